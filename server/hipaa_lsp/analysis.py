@@ -1,0 +1,136 @@
+"""One file in, findings out: detection, parsing, rules, and the notices about input we could not read.
+
+Used directly by the CLI; the language server goes through `document_store`, which adds incremental
+re-parsing on top of the same functions.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from .config import Config
+from .detect import Kind, detect_kind
+from .engine import Finding, evaluate
+from .formats.registry import FORMATS
+from .formats.treesitter import parser_for
+from .formats.yaml_format import split_documents
+from .model import Document, Span
+from .positions import detect_newline
+from .rulebook import Rulebook
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Notice:
+    """Something about the input itself (binary, too large, syntax error), shown as information."""
+
+    message: str
+    start: int
+    end: int
+    code: str
+
+
+@dataclass
+class Report:
+    path: str
+    kind: Kind | None
+    data: bytes
+    documents: list[Document] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
+
+
+def input_notice(data: bytes, config: Config) -> Notice | None:
+    """A reason not to analyse the file at all, or None."""
+    if len(data) > config.max_file_size_kb * 1024:
+        return Notice(f"hipaa-lsp: file is {len(data) // 1024} KB, over the {config.max_file_size_kb} KB limit "
+                      "(setting maxFileSizeKb); not checked.", 0, 0, "input-too-large")
+    if b"\x00" in data[:8192]:
+        return Notice("hipaa-lsp: binary content; not checked.", 0, 0, "input-binary")
+    return None
+
+
+def encoding_notice(data: bytes) -> Notice | None:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return Notice(f"hipaa-lsp: file is not valid UTF-8 (byte {exc.start}); invalid bytes were read as U+FFFD.",
+                      exc.start, min(exc.end, len(data)), "input-encoding")
+    return None
+
+
+def parse_segment(kind: Kind, data: bytes, old_tree=None):
+    """Parse one document's bytes: (documents, tree-sitter tree or None)."""
+    fmt = FORMATS[kind.format]
+    if fmt.language is None:
+        return fmt.build(data), None
+    tree = parser_for(fmt.language).parse(data, old_tree) if old_tree is not None else parser_for(fmt.language).parse(data)
+    return fmt.build(tree.root_node, data), tree
+
+
+def stamp(documents: list[Document], kind: Kind, base: int, newline: str) -> None:
+    for doc in documents:
+        doc.base += base
+        doc.kind = doc.kind or kind.id
+        doc.technology = doc.technology or kind.technology
+        doc.format = doc.format or kind.format
+        doc.newline = newline
+    for doc in documents[1:]:
+        # Embedded documents (Kafka properties in Terraform) are read with their own kind.
+        if doc.technology == "kafka" and doc.kind == kind.id and kind.id == "msk-terraform":
+            doc.kind = "kafka-properties"
+
+
+def segments(kind: Kind, data: bytes) -> list[tuple[int, int]]:
+    if FORMATS[kind.format].multi_document:
+        return split_documents(data)
+    return [(0, len(data))]
+
+
+def check_documents(documents: list[Document], data: bytes, rulebook: Rulebook, config: Config) -> list[Finding]:
+    findings: list[Finding] = []
+    for doc in documents:
+        rules = [r for r in rulebook.for_kind(doc.kind, doc.dialect) if r.id not in config.disabled_rules]
+        own = data[doc.base : doc.base + doc.span.end]
+        findings.extend(evaluate(doc, own, rules, config.product_versions))
+    return findings
+
+
+def problem_notices(documents: list[Document]) -> list[Notice]:
+    notices = []
+    for doc in documents:
+        for p in doc.problems[:5]:
+            notices.append(Notice(f"hipaa-lsp: {p.message}; settings after it are still checked where they "
+                                  "can be read.", doc.base + p.span.start, doc.base + p.span.end, "syntax-error"))
+    return notices
+
+
+def analyze(path: str, data: bytes, rulebook: Rulebook, config: Config, kind: Kind | None = None) -> Report:
+    kind = kind or detect_kind(path, data[:65536], config.file_associations)
+    report = Report(path, kind, data)
+    if kind is None:
+        return report
+    stop = input_notice(data, config)
+    if stop is not None:
+        report.notices.append(stop)
+        return report
+    enc = encoding_notice(data)
+    if enc is not None:
+        report.notices.append(enc)
+    newline = detect_newline(data)
+    try:
+        for start, end in segments(kind, data):
+            docs, _ = parse_segment(kind, data[start:end])
+            stamp(docs, kind, start, newline)
+            report.documents.extend(docs)
+        report.findings = check_documents(report.documents, data, rulebook, config)
+    except RecursionError:
+        report.documents, report.findings = [], []
+        report.notices.append(Notice("hipaa-lsp: file is nested too deeply to check.", 0, 0, "input-too-deep"))
+    report.notices.extend(problem_notices(report.documents))
+    return report
+
+
+__all__ = ["Notice", "Report", "analyze", "Span"]

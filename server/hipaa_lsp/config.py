@@ -1,0 +1,72 @@
+"""User settings (section `hipaaLsp`), from initializationOptions, workspace/configuration or the CLI.
+
+A bad value is reported and replaced by its default; it never stops the server.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+SEVERITY_NAMES = ("error", "warning", "information", "hint")
+
+
+@dataclass(frozen=True)
+class Config:
+    debounce_ms: int = 150
+    disabled_rules: frozenset[str] = frozenset()
+    severity_overrides: dict[str, str] = field(default_factory=dict)
+    max_file_size_kb: int = 2048
+    # glob -> file kind id, for files whose names say nothing (e.g. "deploy/*.yaml": "kubernetes").
+    file_associations: dict[str, str] = field(default_factory=dict)
+    # technology -> product version, for defaults that changed between versions ("postgresql": "13").
+    product_versions: dict[str, str] = field(default_factory=dict)
+
+
+def config_from(data: Any, base: Config | None = None) -> tuple[Config, list[str]]:
+    """Merge a `hipaaLsp` settings object over `base`; returns the config and a list of problems."""
+    config = base or Config()
+    problems: list[str] = []
+    if data is None:
+        return config, problems
+    if isinstance(data, dict) and isinstance(data.get("hipaaLsp"), dict):
+        data = data["hipaaLsp"]
+    if not isinstance(data, dict):
+        return config, [f"hipaaLsp settings must be an object, got {type(data).__name__}"]
+    changes: dict[str, Any] = {}
+    if "debounceMs" in data:
+        v = data["debounceMs"]
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 10000:
+            changes["debounce_ms"] = int(v)
+        else:
+            problems.append(f"debounceMs must be a number from 0 to 10000, got {v!r}")
+    if "disabledRules" in data:
+        v = data["disabledRules"]
+        if isinstance(v, list) and all(isinstance(x, str) for x in v):
+            changes["disabled_rules"] = frozenset(v)
+        else:
+            problems.append("disabledRules must be a list of rule ids")
+    if "severityOverrides" in data:
+        v = data["severityOverrides"]
+        if isinstance(v, dict):
+            good = {k: s for k, s in v.items() if isinstance(s, str) and s.lower() in SEVERITY_NAMES}
+            bad = sorted(set(v) - set(good))
+            if bad:
+                problems.append(f"severityOverrides: ignored {bad} (use error|warning|information|hint)")
+            changes["severity_overrides"] = {k: s.lower() for k, s in good.items()}
+        else:
+            problems.append("severityOverrides must be an object of rule id -> severity")
+    if "maxFileSizeKb" in data:
+        v = data["maxFileSizeKb"]
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0:
+            changes["max_file_size_kb"] = int(v)
+        else:
+            problems.append(f"maxFileSizeKb must be a positive number, got {v!r}")
+    for key, attr in (("fileAssociations", "file_associations"), ("productVersions", "product_versions")):
+        if key in data:
+            v = data[key]
+            if isinstance(v, dict) and all(isinstance(a, str) and isinstance(b, (str, int, float)) for a, b in v.items()):
+                changes[attr] = {a: str(b) for a, b in v.items()}
+            else:
+                problems.append(f"{key} must be an object of strings")
+    return replace(config, **changes), problems

@@ -1,0 +1,173 @@
+"""The rule engine: runs the rules that apply to a document and returns findings.
+
+It knows nothing about LSP, files or the CLI: it reads settings documents and rules, and says
+which settings break which rule and where to underline.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import dataclass
+
+from .checks import Context, Hit
+from .detect import KINDS
+from .model import Document, Node, Span
+from .paths import resolve
+from .rulebook import Rule
+from .secrets import redact
+
+
+@dataclass(slots=True)
+class Finding:
+    rule: Rule
+    document: Document
+    span: Span  # relative to document.base
+    message: str
+    hit: Hit | None
+    scope: Node
+
+    @property
+    def start(self) -> int:
+        return self.document.base + self.span.start
+
+    @property
+    def end(self) -> int:
+        return self.document.base + self.span.end
+
+
+def key_normalizer(kind_id: str):
+    mode = KINDS[kind_id].keys if kind_id in KINDS else "exact"
+    if mode == "lower":
+        return str.lower
+    if mode == "mysql":
+        return lambda k: k.lower().replace("-", "_")
+    return lambda k: k
+
+
+def evaluate(document: Document, data: bytes, rules: list[Rule], versions: dict[str, str] | None = None) -> list[Finding]:
+    """Findings of `rules` on `document`; `data` is the document's own bytes."""
+    kind = KINDS.get(document.kind)
+    ctx = Context(document, key_normalizer(document.kind), bool(kind and kind.last_wins), versions or {})
+    findings: list[Finding] = []
+    for rule in rules:
+        scopes = _scopes(rule, ctx)
+        for scope in scopes:
+            if rule.when is not None and not rule.when.evaluate(ctx, scope).holds:
+                continue
+            result = rule.check.evaluate(ctx, scope)
+            if not result.holds:
+                continue
+            hit = result.hits[0] if result.hits else (result.seen[0] if result.seen else None)
+            span = _report_span(rule, ctx, scope, hit, data)
+            findings.append(Finding(rule, document, span, _message(rule, hit), hit, scope))
+    return _dedupe(findings)
+
+
+def _scopes(rule: Rule, ctx: Context) -> list[Node]:
+    root = ctx.document.root
+    if not rule.scope:
+        return [root]
+    seen: dict[int, Node] = {}
+    for path in rule.scope:
+        for node in resolve(path, root, root, ctx.normalize):
+            seen.setdefault(id(node), node)
+    return list(seen.values())
+
+
+def _report_span(rule: Rule, ctx: Context, scope: Node, hit: Hit | None, data: bytes) -> Span:
+    if rule.report is not None:
+        nodes = resolve(rule.report, scope, ctx.document.root, ctx.normalize)
+        if nodes:
+            return nodes[0].location()
+    if hit is not None and hit.node is not None:
+        return hit.node.location()
+    return anchor_span(ctx, scope, hit, data)
+
+
+def anchor_span(ctx: Context, scope: Node, hit: Hit | None, data: bytes) -> Span:
+    """Where to underline a setting that is missing.
+
+    The commented-out default line if there is one (`# requirepass foobared`), else the deepest
+    part of the setting's path that exists, else the enclosing scope, else the document's first line.
+    """
+    doc = ctx.document
+    if hit is not None:
+        key = hit.path.last_key
+        if key:
+            comment = _commented_default(doc, scope, key)
+            if comment is not None:
+                return comment
+        deepest = _deepest_existing(hit, ctx)
+        if deepest is not None and deepest is not doc.root:
+            return deepest.key_span or _first_line(deepest.span, data)
+    if scope is not doc.root:
+        return scope.key_span or _first_line(scope.span, data)
+    return _first_line(doc.span, data)
+
+
+def _commented_default(doc: Document, scope: Node, key: str) -> Span | None:
+    pattern = re.compile(r"^<?\s*" + re.escape(key.lstrip("@")) + r"(\s|=|:|$)", re.IGNORECASE)
+    inside_scope = scope is not doc.root
+    for comment in doc.comments:
+        if inside_scope and not (scope.span.start <= comment.span.start < scope.span.end):
+            continue
+        if pattern.match(comment.text) and len(comment.text) < 200:
+            return comment.span
+    return None
+
+
+def _deepest_existing(hit: Hit, ctx: Context) -> Node | None:
+    from .paths import Path
+
+    steps = hit.path.steps
+    for n in range(len(steps) - 1, 0, -1):
+        partial = Path(hit.path.text, hit.path.absolute, steps[:n])
+        nodes = resolve(partial, hit.scope, ctx.document.root, ctx.normalize)
+        if nodes:
+            return nodes[0]
+    return None
+
+
+def _first_line(span: Span, data: bytes) -> Span:
+    start = span.start
+    # Skip leading blank lines so the underline lands on text.
+    while start < len(data) and data[start : start + 1] in (b"\n", b"\r", b" ", b"\t"):
+        start += 1
+    end = start
+    while end < len(data) and data[end : end + 1] not in (b"\n", b"\r"):
+        end += 1
+    if start >= len(data):
+        return Span(span.start, span.start)
+    return Span(start, end)
+
+
+class _Fields(string.Formatter):
+    def get_value(self, key, args, kwargs):
+        return kwargs.get(key, "")
+
+
+def _message(rule: Rule, hit: Hit | None) -> str:
+    value = hit.value if hit is not None else None
+    key = ""
+    if hit is not None:
+        key = (hit.node.key if hit.node is not None and hit.node.key else hit.path.last_key) or ""
+    shown = redact(value) if rule.secret else (value if value is not None else "")
+    if len(shown) > 120:
+        shown = shown[:117] + "..."
+    try:
+        return _Fields().format(rule.message, value=shown, key=key.lstrip("@"),
+                                default="(default)" if hit is not None and hit.default_used else "")
+    except (ValueError, IndexError):
+        return rule.message
+
+
+def _dedupe(findings: list[Finding]) -> list[Finding]:
+    seen = set()
+    out = []
+    for f in findings:
+        key = (f.rule.id, f.span.start, f.span.end)
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return out

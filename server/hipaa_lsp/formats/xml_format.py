@@ -1,0 +1,123 @@
+"""XML (tree-sitter-xml) -> settings model.
+
+An element is a node keyed by its tag name; attributes are children keyed ``@name``; an element
+whose content is only text carries it as ``value``.
+"""
+
+from __future__ import annotations
+
+import html
+
+from tree_sitter import Node as TSNode
+
+from ..model import Comment, Document, Node, ParseProblem, Span
+from .treesitter import indent_before, span_of, text_of
+
+LANGUAGE = "xml"
+
+
+def _element(ts: TSNode, data: bytes, doc: Document) -> Node:
+    start_tag = None
+    content = None
+    end_tag = None
+    for c in ts.named_children:
+        if c.type in ("STag", "EmptyElemTag"):
+            start_tag = c
+        elif c.type == "content":
+            content = c
+        elif c.type == "ETag":
+            end_tag = c
+    node = Node(key="", span=span_of(ts))
+    if start_tag is not None:
+        for c in start_tag.named_children:
+            if c.type == "Name":
+                node.key = text_of(c, data)
+                node.key_span = span_of(c)
+            elif c.type == "Attribute":
+                _attribute(node, c, data)
+        closer = 2 if start_tag.type == "EmptyElemTag" else 1
+        node.attr_insert_at = start_tag.end_byte - closer
+    if content is not None:
+        _content(node, content, data, doc)
+    if end_tag is not None:
+        # New child elements go on their own line just before the closing tag.
+        line_start = max(data.rfind(b"\n", 0, end_tag.start_byte), data.rfind(b"\r", 0, end_tag.start_byte)) + 1
+        only_space = not data[line_start : end_tag.start_byte].strip()
+        node.insert_at = line_start if only_space else end_tag.start_byte
+        elements = [c for c in node.children if not c.key.startswith("@")]
+        if elements:
+            node.child_indent = indent_before(data, elements[0].span.start)
+        else:
+            node.child_indent = indent_before(data, ts.start_byte) + "    "
+    return node
+
+
+def _attribute(element: Node, ts: TSNode, data: bytes) -> None:
+    name_ts = next((c for c in ts.named_children if c.type == "Name"), None)
+    value_ts = next((c for c in ts.named_children if c.type == "AttValue"), None)
+    if name_ts is None:
+        return
+    attr = element.add(Node(key="@" + text_of(name_ts, data), span=span_of(ts), key_span=span_of(name_ts)))
+    if value_ts is not None:
+        raw = text_of(value_ts, data)
+        attr.quote = raw[:1] if raw[:1] in ("'", '"') else ""
+        attr.value = html.unescape(raw[1:-1] if attr.quote else raw)
+        attr.value_span = span_of(value_ts)
+
+
+def _content(node: Node, ts: TSNode, data: bytes, doc: Document) -> None:
+    text_parts: list[TSNode] = []
+    for c in ts.named_children:
+        if c.type == "element":
+            node.add(_element(c, data, doc))
+        elif c.type == "Comment":
+            doc.comments.append(Comment(text_of(c, data)[4:-3].strip(), span_of(c)))
+        elif c.type in ("CharData", "EntityRef", "CharRef", "CDSect"):
+            text_parts.append(c)
+        elif c.type == "ERROR":
+            doc.problems.append(ParseProblem("XML syntax error", span_of(c)))
+            for e in c.named_children:
+                if e.type == "element":
+                    node.add(_element(e, data, doc))
+    if text_parts and not any(not c.key.startswith("@") for c in node.children):
+        raw = data[text_parts[0].start_byte : text_parts[-1].end_byte]
+        stripped = raw.strip()
+        if stripped:
+            lead = len(raw) - len(raw.lstrip())
+            start = text_parts[0].start_byte + lead
+            text = stripped.decode("utf-8", errors="replace")
+            if text.startswith("<![CDATA["):
+                text = text[9:-3]
+            node.value = html.unescape(text)
+            node.value_span = Span(start, start + len(stripped))
+
+
+def build(root: TSNode, data: bytes, base: int = 0) -> Document:
+    doc = Document(root=Node(key=None, span=Span(0, len(data))), span=Span(0, len(data)))
+    pending = [root]
+    while pending:
+        ts = pending.pop()
+        for c in ts.named_children:
+            if c.type == "element":
+                doc.root.add(_element(c, data, doc))
+            elif c.type == "Comment":
+                doc.comments.append(Comment(text_of(c, data)[4:-3].strip(), span_of(c)))
+            elif c.type in ("prolog", "ERROR"):
+                pending.append(c)
+    if root.has_error:
+        _collect_errors(root, doc)
+    doc.root.insert_at = len(data)
+    return doc
+
+
+def _collect_errors(root: TSNode, doc: Document) -> None:
+    seen = {(p.span.start, p.span.end) for p in doc.problems}
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        if (n.type == "ERROR" or n.is_missing) and (n.start_byte, n.end_byte) not in seen:
+            doc.problems.append(ParseProblem("XML syntax error", span_of(n)))
+            if len(doc.problems) > 20:
+                return
+        elif n.has_error:
+            stack.extend(n.children)
