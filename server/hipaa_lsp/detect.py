@@ -90,7 +90,8 @@ _BY_PATTERN = [
     ("*.service", "systemd-unit"), ("*.socket", "systemd-unit"), ("*.mount", "systemd-unit"),
     ("*.timer", "systemd-unit"), ("*.automount", "systemd-unit"), ("*.path", "systemd-unit"),
     ("*.cnf", "my-cnf"), ("*.acl", "redis-acl"), ("redis*.conf", "redis-conf"),
-    ("sentinel*.conf", "redis-conf"), ("httpd-*.conf", "httpd-conf"), ("mongod*.conf", "mongod-conf"),
+    ("sentinel*.conf", "redis-conf"), ("httpd-*.conf", "httpd-conf"), ("*mongod*.conf", "mongod-conf"),
+    ("*mongos*.conf", "mongod-conf"),
 ]
 
 _TEMPLATE_SUFFIXES = (".in", ".sample", ".example", ".dist", ".default", ".orig", ".tmpl", ".template")
@@ -102,6 +103,11 @@ _CONF_DIRS = {
     "mods-available": "httpd-conf", "redis": "redis-conf", "postgresql": "postgresql-conf",
     "mysql": "my-cnf", "mariadb.conf.d": "my-cnf",
 }
+
+
+# Directives of products we do not cover whose files look like httpd.conf or pg_hba.conf.
+_OTHER_SERVERS = re.compile(r"(?m)^\s*(ServerType|DefaultRoot|SQLConnectInfo|<Anonymous|AllowOverwrite|"
+                            r"client\s*$|remote\s|dev\s+tun|ifconfig\s)")
 
 
 def _base_name(path: str) -> str:
@@ -188,6 +194,8 @@ def _by_content(name: str, parts: list[str], text: str) -> str | None:
                 return _CONF_DIRS[folder]
             if folder.endswith(".d") and folder[:-2] in _CONF_DIRS:
                 return _CONF_DIRS[folder[:-2]]
+        if suffix == "" or _OTHER_SERVERS.search(text):
+            return None  # no extension, or another product's syntax look-alike (ProFTPD, OpenVPN)
         if re.search(r"(?m)^\s*(http|events|stream)\s*\{", text) or re.search(r"(?m)^\s*server\s*\{", text):
             return "nginx-conf"
         if re.search(r"(?mi)^\s*<(VirtualHost|Directory|IfModule)\b", text) or re.search(r"(?m)^\s*(ServerRoot|LoadModule|DocumentRoot)\s", text):
