@@ -1,0 +1,131 @@
+"""SARIF 2.1.0 output that GitHub code scanning accepts.
+
+Rules carry their HIPAA paragraphs as `properties.tags` and as relationships to a HIPAA taxonomy
+(`runs[].taxonomies`); results carry exact regions (UTF-16 columns), `fixes` where a fix exists, and
+`partialFingerprints` that survive unrelated edits (rule, file, the flagged line's text, occurrence).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from . import __version__
+from .analysis import Report
+from .fixes import plan_fix
+from .positions import UTF16, LineIndex
+from .rulebook import Rule, Rulebook
+
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+INFO_URI = "https://github.com/hipaa-lsp/hipaa-lsp"
+_LEVEL = {"error": "error", "warning": "warning", "information": "note", "hint": "note"}
+_SECURITY_SEVERITY = {"error": "8.0", "warning": "6.0", "information": "3.0", "hint": "1.0"}
+TAXONOMY = "HIPAA Security Rule"
+
+
+def _rule_descriptor(rule: Rule, rulebook: Rulebook) -> dict:
+    citations = [rulebook.paragraphs[p] for p in rule.hipaa]
+    help_md = "\n".join([
+        f"**{rule.title}**", "", rule.rationale, "", f"**Fix:** {rule.remediation}", "",
+        "**HIPAA:** " + "; ".join(f"[45 CFR § {p.id} {p.title} ({p.requirement})]({p.ecfr_url})" for p in citations),
+    ])
+    help_text = f"{rule.rationale}\nFix: {rule.remediation}\nHIPAA: " + "; ".join(
+        f"45 CFR § {p.id} {p.title} ({p.requirement})" for p in citations)
+    return {
+        "id": rule.id,
+        "name": "".join(w.capitalize() for w in rule.id.split("-")),
+        "shortDescription": {"text": rule.title},
+        "fullDescription": {"text": rule.rationale},
+        "help": {"text": help_text, "markdown": help_md},
+        "defaultConfiguration": {"level": _LEVEL[rule.severity]},
+        "properties": {
+            "tags": ["security", "hipaa", rule.technology] + [f"HIPAA-{p}" for p in rule.hipaa],
+            "security-severity": _SECURITY_SEVERITY[rule.severity],
+            "precision": "high",
+        },
+        "relationships": [
+            {"target": {"id": p, "toolComponent": {"name": TAXONOMY}}, "kinds": ["relevant"]} for p in rule.hipaa
+        ],
+    }
+
+
+def _region(index: LineIndex, start: int, end: int) -> dict:
+    s, e = index.position(start, UTF16), index.position(end, UTF16)
+    return {"startLine": s.line + 1, "startColumn": s.character + 1, "endLine": e.line + 1,
+            "endColumn": e.character + 1}
+
+
+def _uri(path: str, base: Path) -> str:
+    p = Path(path).resolve()
+    try:
+        return p.relative_to(base).as_posix()
+    except ValueError:
+        return p.as_uri()
+
+
+def to_sarif(reports: list[Report], rulebook: Rulebook, base: Path, severity_overrides: dict[str, str] | None = None) -> dict:
+    severity_overrides = severity_overrides or {}
+    rules = sorted(rulebook.rules.values(), key=lambda r: r.id)
+    rule_index = {r.id: i for i, r in enumerate(rules)}
+    used_paragraphs = sorted({p for r in rules for p in r.hipaa})
+    results = []
+    for report in reports:
+        index = LineIndex(report.data)
+        uri = _uri(report.path, base)
+        seen: dict[str, int] = {}
+        for f in sorted(report.findings, key=lambda f: (f.start, f.rule.id)):
+            line_text = index.line_text(index.line_of(f.start)).strip()
+            key = f"{f.rule.id}|{uri}|{line_text.decode('utf-8', 'replace')}"
+            seen[key] = seen.get(key, 0) + 1
+            fingerprint = hashlib.sha256(f"{key}|{seen[key]}".encode()).hexdigest()[:32]
+            location = {"physicalLocation": {"artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"},
+                                             "region": _region(index, f.start, f.end)}}
+            result = {
+                "ruleId": f.rule.id,
+                "ruleIndex": rule_index[f.rule.id],
+                "level": _LEVEL[severity_overrides.get(f.rule.id, f.rule.severity)],
+                "message": {"text": f.message},
+                "locations": [location],
+                "partialFingerprints": {"hipaaLsp/v1": fingerprint},
+            }
+            plan = plan_fix(f, report.data)
+            if plan is not None:
+                result["fixes"] = [{
+                    "description": {"text": plan.title},
+                    "artifactChanges": [{
+                        "artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"},
+                        "replacements": [{"deletedRegion": _region(index, e.start, e.end),
+                                          "insertedContent": {"text": e.text}} for e in plan.edits],
+                    }],
+                }]
+            results.append(result)
+    return {
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "hipaa-lsp", "version": __version__, "semanticVersion": __version__,
+                "informationUri": INFO_URI,
+                "rules": [_rule_descriptor(r, rulebook) for r in rules],
+                "supportedTaxonomies": [{"name": TAXONOMY}],
+            }},
+            "taxonomies": [{
+                "name": TAXONOMY,
+                "organization": "U.S. Department of Health and Human Services",
+                "shortDescription": {"text": "45 CFR Part 164 Subpart C: Security Standards for the Protection of ePHI"},
+                "informationUri": "https://www.ecfr.gov/current/title-45/subtitle-A/subchapter-C/part-164/subpart-C",
+                "taxa": [{
+                    "id": pid,
+                    "name": rulebook.paragraphs[pid].title,
+                    "shortDescription": {"text": f"45 CFR § {pid} {rulebook.paragraphs[pid].title} "
+                                                 f"({rulebook.paragraphs[pid].requirement})"},
+                    "fullDescription": {"text": rulebook.paragraphs[pid].summary},
+                    "helpUri": rulebook.paragraphs[pid].ecfr_url,
+                } for pid in used_paragraphs],
+            }],
+            "originalUriBaseIds": {"%SRCROOT%": {"uri": base.resolve().as_uri() + "/"}},
+            "columnKind": "utf16CodeUnits",
+            "invocations": [{"executionSuccessful": True}],
+            "results": results,
+        }],
+    }
