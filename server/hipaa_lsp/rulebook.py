@@ -122,7 +122,7 @@ def load_rulebook(directory: str | None = None) -> Rulebook:
     paragraphs, not_evidenced = _load_hipaa(root / "hipaa.yaml")
     technologies: dict[str, Technology] = {}
     rules: dict[str, Rule] = {}
-    files = sorted(p for p in root.rglob("*.yaml") if p.name != "hipaa.yaml")
+    files = sorted(p for p in root.glob("*.yaml") if p.name != "hipaa.yaml")
     for file in files:
         tech = _load_technology(file, paragraphs)
         if tech.id in technologies:
