@@ -15,7 +15,7 @@ from .engine import Finding, evaluate
 from .formats.registry import FORMATS
 from .formats.treesitter import parser_for
 from .formats.yaml_format import split_documents
-from .model import Document, Span
+from .model import Document, Reuse, Span
 from .positions import detect_newline
 from .rulebook import Rulebook
 
@@ -61,12 +61,23 @@ def encoding_notice(data: bytes) -> Notice | None:
     return None
 
 
-def parse_segment(kind: Kind, data: bytes, old_tree=None):
-    """Parse one document's bytes: (documents, tree-sitter tree or None)."""
+def parse_segment(kind: Kind, data: bytes, old_tree=None, previous: list[Document] | None = None,
+                  edit: tuple[int, int, int] | None = None):
+    """Parse one segment's bytes: (documents, tree-sitter tree or None).
+
+    With the edited `old_tree`, tree-sitter re-parses incrementally; with the `previous` documents
+    and the one `edit` (start, old end, new end) since, formats that can keep unchanged subtrees do.
+    """
     fmt = FORMATS[kind.format]
     if fmt.language is None:
         return fmt.build(data), None
-    tree = parser_for(fmt.language).parse(data, old_tree) if old_tree is not None else parser_for(fmt.language).parse(data)
+    parser = parser_for(fmt.language)
+    tree = parser.parse(data, old_tree) if old_tree is not None else parser.parse(data)
+    if fmt.reuses and old_tree is not None and previous and len(previous) == 1 and edit is not None:
+        changed = [(r.start_byte, r.end_byte) for r in old_tree.changed_ranges(tree)]
+        changed.append((edit[0], edit[2]))
+        reuse = Reuse(previous[0], changed, *edit)
+        return fmt.build(tree.root_node, data, reuse=reuse), tree
     return fmt.build(tree.root_node, data), tree
 
 

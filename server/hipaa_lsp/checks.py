@@ -69,6 +69,8 @@ class Context:
     normalize: Any
     last_wins: bool
     versions: dict[str, str]
+    # Child-lookup memo for `paths.resolve`, valid for one evaluation of one document.
+    cache: dict = field(default_factory=dict)
 
 
 class Check:
@@ -141,7 +143,7 @@ class Leaf(Check):
         return [self.path]
 
     def evaluate(self, ctx, scope):
-        nodes = resolve(self.path, scope, ctx.document.root, ctx.normalize)
+        nodes = resolve(self.path, scope, ctx.document.root, ctx.normalize, ctx.cache)
         if self.occurrence == "last" or (self.occurrence == "auto" and ctx.last_wins and len(nodes) > 1):
             nodes = nodes[-1:]
         if "absent" in self.ops or "present" in self.ops:

@@ -33,6 +33,8 @@ class Segment:
     findings: list[Finding] = field(default_factory=list)
     dirty: bool = True
     source: bytes = b""  # the bytes the documents and findings were computed from
+    # Edits (start, old end, new end; segment-relative) since the last analysis.
+    edits: list[tuple[int, int, int]] = field(default_factory=list)
 
     def move_to(self, start: int) -> None:
         delta = start - self.start
@@ -108,6 +110,8 @@ class OpenDocument:
                     )
                 seg.end += delta
                 seg.dirty = True
+                rs = change.start - seg.start
+                seg.edits.append((rs, rs + change.end - change.start, rs + len(change.text)))
                 for later in self.segments[i + 1 :]:
                     later.move_to(later.start + delta)
                 return True
@@ -157,7 +161,9 @@ class OpenDocument:
 
     def _analyze_segment(self, seg: Segment, newline: str) -> None:
         own = self.data[seg.start : seg.end]
-        documents, tree = parse_segment(self.kind, own, seg.tree)
+        edit = seg.edits[0] if len(seg.edits) == 1 else None
+        documents, tree = parse_segment(self.kind, own, seg.tree, seg.documents, edit)
+        seg.edits = []
         seg.tree = tree
         seg.inner = [d.base for d in documents]
         stamp(documents, self.kind, seg.start, newline)

@@ -70,14 +70,14 @@ def _scopes(rule: Rule, ctx: Context) -> list[Node]:
         return [root]
     seen: dict[int, Node] = {}
     for path in rule.scope:
-        for node in resolve(path, root, root, ctx.normalize):
+        for node in resolve(path, root, root, ctx.normalize, ctx.cache):
             seen.setdefault(id(node), node)
     return list(seen.values())
 
 
 def _report_span(rule: Rule, ctx: Context, scope: Node, hit: Hit | None, data: bytes) -> Span:
     if rule.report is not None:
-        nodes = resolve(rule.report, scope, ctx.document.root, ctx.normalize)
+        nodes = resolve(rule.report, scope, ctx.document.root, ctx.normalize, ctx.cache)
         if nodes:
             return nodes[0].location()
     if hit is not None and hit.node is not None:
@@ -123,7 +123,7 @@ def _deepest_existing(hit: Hit, ctx: Context) -> Node | None:
     steps = hit.path.steps
     for n in range(len(steps) - 1, 0, -1):
         partial = Path(hit.path.text, hit.path.absolute, steps[:n])
-        nodes = resolve(partial, hit.scope, ctx.document.root, ctx.normalize)
+        nodes = resolve(partial, hit.scope, ctx.document.root, ctx.normalize, ctx.cache)
         if nodes:
             return nodes[0]
     return None

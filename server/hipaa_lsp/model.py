@@ -75,6 +75,21 @@ class Node:
         for c in self.children:
             yield from c.walk()
 
+    def shift(self, delta: int) -> None:
+        """Move this subtree by `delta` bytes (reusing an unchanged part of a re-parsed file)."""
+        for node in self.walk():
+            node.span = node.span.shifted(delta)
+            if node.key_span is not None:
+                node.key_span = node.key_span.shifted(delta)
+            if node.value_span is not None:
+                node.value_span = node.value_span.shifted(delta)
+            if node.insert_at is not None:
+                node.insert_at += delta
+            if node.attr_insert_at is not None:
+                node.attr_insert_at += delta
+            for arg in node.args:
+                arg.shift(delta)
+
     def location(self) -> Span:
         """The span a finding about this node should underline."""
         return self.value_span or self.key_span or self.span
@@ -92,6 +107,31 @@ class Comment:
 class ParseProblem:
     message: str
     span: Span
+
+
+@dataclass(slots=True)
+class Reuse:
+    """What a format may reuse from the previous parse of the same bytes-region after one edit.
+
+    `changed` are byte ranges (new coordinates) that differ; a subtree of the previous document
+    outside them is unchanged and can be moved into the new document with `Node.shift`.
+    """
+
+    previous: "Document"
+    changed: list[tuple[int, int]]
+    edit_start: int
+    old_end: int
+    new_end: int
+
+    def to_old(self, offset: int) -> int | None:
+        if offset <= self.edit_start:
+            return offset
+        if offset >= self.new_end:
+            return offset - (self.new_end - self.old_end)
+        return None
+
+    def untouched(self, start: int, end: int) -> bool:
+        return all(end < s or start > e for s, e in self.changed)
 
 
 @dataclass(slots=True, eq=False)

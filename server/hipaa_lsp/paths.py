@@ -129,16 +129,19 @@ def identity(key: str) -> str:
     return key
 
 
-def resolve(path: Path, scope: Node, root: Node, normalize=identity) -> list[Node]:
+def resolve(path: Path, scope: Node, root: Node, normalize=identity, cache: dict | None = None) -> list[Node]:
+    """The nodes `path` selects. `cache` (one dict per evaluation of a document) memoizes child
+    lookups, so 40 rules asking for `property[name=...]` among 1,000 properties stay cheap."""
     nodes = [root if path.absolute else scope]
+    cache = {} if cache is None else cache
     for step in path.steps:
-        nodes = _apply(step, nodes, normalize)
+        nodes = _apply(step, nodes, normalize, cache)
         if not nodes:
             break
     return nodes
 
 
-def _apply(step: Step, nodes: list[Node], normalize) -> list[Node]:
+def _apply(step: Step, nodes: list[Node], normalize, cache: dict) -> list[Node]:
     out: list[Node] = []
     name = step.name
     for node in nodes:
@@ -154,8 +157,40 @@ def _apply(step: Step, nodes: list[Node], normalize) -> list[Node]:
                 out.extend(node.args)
             elif which.lstrip("-").isdigit() and -len(node.args) <= int(which) < len(node.args):
                 out.append(node.args[int(which)])
+        elif step.predicates and step.index is None:
+            # Filtered children are memoized per parent: 40 rules asking for `property[name=...]`
+            # among 1,000 properties must not scan them 40 times.
+            key = (id(node), name, step.predicates)
+            matched = cache.get(key)
+            if matched is None:
+                first = step.predicates[0]
+                if first.regex is None:
+                    index_key = (id(node), name, first.field)
+                    index = cache.get(index_key)
+                    if index is None:
+                        index = {}
+                        for child in _children_named(node, name, normalize, cache):
+                            for value in _field_values(child, first.field, normalize):
+                                index.setdefault(value.lower(), []).append(child)
+                        cache[index_key] = index
+                    candidates = index.get(first.value.lower(), [])
+                    rest = step.predicates[1:]
+                else:
+                    candidates = _children_named(node, name, normalize, cache)
+                    rest = step.predicates
+                matched = [n for n in candidates if all(p.holds(n, normalize) for p in rest)]
+                cache[key] = matched
+            out.extend(matched)
         else:
-            out.extend(_children_named(node, name, normalize))
+            out.extend(_children_named(node, name, normalize, cache))
+    out = _index(step, out)
+    indexed = name not in (".", "", "*", "**") and not name.startswith("#")
+    if step.predicates and not (indexed and step.index is None):
+        out = [n for n in out if all(p.holds(n, normalize) for p in step.predicates)]
+    return out
+
+
+def _index(step: Step, out: list[Node]) -> list[Node]:
     if step.index is not None:
         items: list[Node] = []
         for node in out:
@@ -167,14 +202,29 @@ def _apply(step: Step, nodes: list[Node], normalize) -> list[Node]:
                 if -len(children) <= i < len(children):
                     items.append(children[i])
         out = items
-    for predicate in step.predicates:
-        out = [n for n in out if predicate.holds(n, normalize)]
     return out
 
 
-def _children_named(node: Node, name: str, normalize) -> list[Node]:
+def _field_values(node: Node, field: str, normalize) -> list[str]:
+    if field.startswith("#"):
+        i = field[1:]
+        if i.lstrip("-").isdigit() and -len(node.args) <= int(i) < len(node.args):
+            return [node.args[int(i)].value or ""]
+        return []
+    wanted = normalize(field)
+    return [c.value or "" for c in node.children if c.key is not None and normalize(c.key) == wanted]
+
+
+def _children_named(node: Node, name: str, normalize, cache: dict) -> list[Node]:
     wanted = normalize(name)
-    found = [c for c in node.children if c.key is not None and normalize(c.key) == wanted]
+    index = cache.get(id(node))
+    if index is None:
+        index = {}
+        for c in node.children:
+            if c.key is not None:
+                index.setdefault(normalize(c.key), []).append(c)
+        cache[id(node)] = index
+    found = index.get(wanted, [])
     if found or "." not in name:
         return found
     # Dotted keys may be written nested in YAML: `a.b.c` == `a: {b.c}` == `a: {b: {c}}`.
@@ -184,5 +234,5 @@ def _children_named(node: Node, name: str, normalize) -> list[Node]:
             continue
         key = normalize(child.key)
         if wanted.startswith(key + "."):
-            out.extend(_children_named(child, name[len(key) + 1 :], normalize))
+            out.extend(_children_named(child, name[len(key) + 1 :], normalize, cache))
     return out

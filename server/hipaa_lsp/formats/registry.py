@@ -19,6 +19,8 @@ class Format:
     build: Callable[..., list[Document]]
     # YAML: each `---` document is parsed and checked on its own.
     multi_document: bool = False
+    # build() accepts `reuse=` to keep unchanged subtrees of the previous build (large XML files).
+    reuses: bool = False
 
 
 def _single(builder):
@@ -37,7 +39,8 @@ def _tokenizer(name: str):
 FORMATS: dict[str, Format] = {f.name: f for f in [
     Format("yaml", yaml_format.LANGUAGE, _single(yaml_format.build), multi_document=True),
     Format("json", json_format.LANGUAGE, _single(json_format.build)),
-    Format("xml", xml_format.LANGUAGE, _single(xml_format.build)),
+    Format("xml", xml_format.LANGUAGE, lambda root, data, reuse=None: [xml_format.build(root, data, reuse=reuse)],
+           reuses=True),
     Format("ini", ini_format.LANGUAGE, _single(ini_format.build)),
     Format("properties", properties_format.LANGUAGE, _single(properties_format.build)),
     Format("dockerfile", dockerfile_format.LANGUAGE, _single(dockerfile_format.build)),
