@@ -13,7 +13,10 @@ import logging
 from urllib.parse import unquote, urlparse
 
 from lsprotocol import types as lsp
+from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
+from pygls.protocol.json_rpc import ResponseErrorMessage
 
 from . import __version__
 from .config import Config, config_from
@@ -68,9 +71,23 @@ def uri_to_path(uri: str) -> str:
     return unquote(parsed.path) if parsed.scheme in ("file", "untitled", "") else unquote(parsed.path or uri)
 
 
+class HipaaProtocol(LanguageServerProtocol):
+    """Answers a request whose params cannot be read with an error, instead of leaving it unanswered
+    (pygls logs such a request and drops it, which leaves the client waiting forever)."""
+
+    def structure_message(self, data):
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as exc:
+            if isinstance(data, dict) and "id" in data and "method" in data:
+                self._send_data(ResponseErrorMessage(id=data["id"], error=exc.to_response_error()))
+            raise
+
+
 class HipaaLanguageServer(LanguageServer):
     def __init__(self, rulebook: Rulebook | None = None):
-        super().__init__("hipaa-lsp", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
+        super().__init__("hipaa-lsp", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental,
+                         protocol_cls=HipaaProtocol)
         self.rulebook = rulebook or load_rulebook()
         self.config = Config()
         self.documents: dict[str, OpenDocument] = {}
