@@ -57,10 +57,9 @@ class Node:
     child_indent: str = ""
     # XML only: where a new attribute of this element goes (just before `>` or `/>`).
     attr_insert_at: int | None = None
-    parent: "Node | None" = field(default=None, repr=False)
 
     def add(self, child: "Node") -> "Node":
-        child.parent = self
+        # No parent links: trees without cycles are freed by reference counting, not the slow GC.
         self.children.append(child)
         return child
 

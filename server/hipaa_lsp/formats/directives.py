@@ -15,14 +15,12 @@ Common ground:
 
 from __future__ import annotations
 
-import functools
-import gc
 import ipaddress
 import re
 from bisect import bisect_right
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
-from hipaa_lsp.model import Comment, Document, Node, ParseProblem, Span
+from ..model import Comment, Document, Node, ParseProblem, Span
 
 __all__ = ["parse_redis", "parse_postgresql_conf", "parse_pg_hba", "parse_nginx", "parse_httpd"]
 
@@ -42,30 +40,6 @@ _QUOTES = (ord('"'), ord("'"))
 
 
 # --------------------------------------------------------------------------- shared helpers
-
-
-def _gc_paused(parse: Callable[[bytes], Document]) -> Callable[[bytes], Document]:
-    """Run ``parse`` with the cyclic garbage collector paused.
-
-    A parse allocates several tracked objects per token and frees none that need the cyclic
-    collector, yet with the default thresholds that collector runs hundreds of times per large
-    file, repeatedly re-scanning the growing tree (and the parent/child cycles of the previous
-    tree). Pausing it took an 11,000-line nginx.conf from ~110 ms to ~65 ms per keystroke, the
-    deferred collections included. Only a caller that found the collector enabled re-enables it,
-    so concurrent parses still leave it enabled.
-    """
-
-    @functools.wraps(parse)
-    def paused(data: bytes) -> Document:
-        if not gc.isenabled():
-            return parse(data)
-        gc.disable()
-        try:
-            return parse(data)
-        finally:
-            gc.enable()
-
-    return paused
 
 
 def _decode(raw: bytes) -> str:
@@ -121,8 +95,6 @@ def _directive(key: str, key_span: Span, args: list[Node], span: Span) -> Node:
         value_span=Span(args[0].span.start, args[-1].span.end) if args else None,
         args=args,
     )
-    for a in args:
-        a.parent = node
     return node
 
 
@@ -157,7 +129,7 @@ def _finish_block(node: Node, lines: _LineStarts, close_at: int | None) -> None:
     else:
         line_start = lines.of(close_at)
         # `server { listen 80; }`: inserting at the line start would land before `server`.
-        node.insert_at = line_start if not data[line_start:close_at].strip() else close_at
+        node.insert_at = line_start if _NOT_SPACE.search(data, line_start, close_at) is None else close_at
     block_line = lines.of(node.span.start)
     if node.children and lines.of(node.children[0].span.start) != block_line:
         node.child_indent = lines.indent(node.children[0].span.start)
@@ -183,13 +155,13 @@ class _LogicalLine:
         self._file_starts = [s[1] for s in segments]
 
     def _pos(self, i: int) -> int:
-        if len(self._text_starts) == 1:
-            return self.start + i
         k = bisect_right(self._text_starts, i) - 1
         return self._file_starts[k] + i - self._text_starts[k]
 
     def span(self, i: int, j: int) -> Span:
         """File span of ``text[i:j]``; its end stays on the physical line of its last byte."""
+        if len(self._text_starts) == 1:
+            return Span(self.start + i, self.start + j)
         start = self._pos(i)
         return Span(start, self._pos(j - 1) + 1 if j > i else start)
 
@@ -273,7 +245,6 @@ def _redis_arg(data: bytes, start: int, end: int, problems: list[ParseProblem]) 
     return _scalar(_decode(b"".join(out)), start, end, quote)
 
 
-@_gc_paused
 def parse_redis(data: bytes) -> Document:
     """redis.conf / sentinel.conf: ``directive arg ...`` per line, ``#`` comments at line start."""
     doc, root = _new_document(data, "redis")
@@ -288,7 +259,7 @@ def parse_redis(data: bytes) -> Document:
             continue
         tokens = [_redis_arg(data, t.start(), t.end(), problems) for t in _REDIS_ARG.finditer(data, first, le)]
         name = tokens[0]
-        root.add(_directive(name.value.lower(), Span(name.span.start, name.span.end), tokens[1:], Span(ls, le)))
+        root.add(_directive(name.value.lower(), name.span, tokens[1:], Span(ls, le)))
     return doc
 
 
@@ -308,7 +279,7 @@ _PG_ENTRY = re.compile(
     [ \t\f\v]*
     (?P<comment>\#.*)?
     """,
-    re.X | re.S,
+    re.X,
 )
 _PG_ESCAPE = re.compile(rb"\\([0-7]{1,3}|[\s\S])|''")
 _PG_ESCAPES = {b"b": b"\b", b"f": b"\f", b"n": b"\n", b"r": b"\r", b"t": b"\t"}
@@ -323,7 +294,6 @@ def _pg_unescape(m: re.Match) -> bytes:
     return _PG_ESCAPES.get(esc, esc)
 
 
-@_gc_paused
 def parse_postgresql_conf(data: bytes) -> Document:
     """postgresql.conf: ``name = value`` or ``name value``, ``#`` comments anywhere outside quotes."""
     doc, root = _new_document(data, "postgresql")
@@ -357,26 +327,33 @@ def parse_postgresql_conf(data: bytes) -> Document:
 # --------------------------------------------------------------------------- pg_hba.conf
 
 
-# A field is a comma-separated list whose items may be double-quoted ("" is a literal quote);
-# whitespace after a comma does not end the field (PostgreSQL's next_field_expand). An unterminated
-# quote runs to the end of the line.
+# After blanks, a comment (group 1) or a field (group 2). A field is a comma-separated list whose
+# items may be double-quoted ("" is a literal quote); whitespace after a comma does not end the
+# field (PostgreSQL's next_field_expand). An unterminated quote runs to the end of the line.
 _HBA_ITEM = rb'(?:[^\s#",]+|"(?:[^"]|"")*"?)*'
-_HBA_FIELD = re.compile(_HBA_ITEM + rb"(?:,\s*" + _HBA_ITEM + rb")*")
+_HBA_TOKEN = re.compile(rb"\s*+(?:(\#.*)|((?=\S)" + _HBA_ITEM + rb"(?:,\s*" + _HBA_ITEM + rb")*))")
 _HBA_PIECE = re.compile(rb'"((?:[^"]|"")*)("?)|[^",]+|,\s*')
+_HBA_COMMA_BLANKS = re.compile(rb",\s+")
+_IPV4 = re.compile(r"(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\Z")
 _HBA_HOSTNAME = re.compile(r"\.?[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?\Z")
 _HBA_HOST_TYPES = frozenset({"host", "hostssl", "hostnossl", "hostgssenc", "hostnogssenc"})
 _HBA_INCLUDES = frozenset({"include", "include_dir", "include_if_exists"})
 
 
 class _HbaField:
+    """One field of a record: its offsets in the logical line and its unquoted value."""
+
     __slots__ = ("start", "end", "value", "quote", "closed")
 
     def __init__(self, raw: bytes, start: int):
         self.start = start  # offsets in the logical line's text
         self.end = start + len(raw)
         self.quote = '"' if raw[:1] == b'"' else ""
-        out: list[bytes] = []
         self.closed = True
+        if b'"' not in raw:
+            self.value = _decode(_HBA_COMMA_BLANKS.sub(b",", raw) if b"," in raw else raw)
+            return
+        out: list[bytes] = []
         for p in _HBA_PIECE.finditer(raw):
             body, close = p.groups()
             if body is None:
@@ -388,6 +365,10 @@ class _HbaField:
 
 
 def _is_ip(value: str) -> bool:
+    if _IPV4.match(value):
+        return True
+    if ":" not in value:  # neither IPv4 nor IPv6: spare the costly ipaddress exception
+        return False
     try:
         ipaddress.ip_address(value)
     except ValueError:
@@ -401,13 +382,17 @@ def _hba_looks_like_address(value: str) -> bool:
 
 def _hba_child(line: _LogicalLine, key: str, fields: list[_HbaField]) -> Node:
     span = line.span(fields[0].start, fields[-1].end)
+    if len(fields) == 1:
+        value, quote = fields[0].value, fields[0].quote
+    else:
+        value, quote = " ".join([f.value for f in fields]), ""
     return Node(
         key=key,
-        value=" ".join([f.value for f in fields]),
+        value=value,
         span=span,
         key_span=Span(span.start, span.end),
         value_span=Span(span.start, span.end),
-        quote=fields[0].quote if len(fields) == 1 else "",
+        quote=quote,
     )
 
 
@@ -428,7 +413,8 @@ def _hba_record(line: _LogicalLine, fields: list[_HbaField], problems: list[Pars
         else:
             record.add(_hba_child(line, "file", fields[1:2]))
         if len(fields) > 2:
-            problems.append(ParseProblem("Unexpected fields after the file name", line.span(fields[2].start, fields[-1].end)))
+            extra = line.span(fields[2].start, fields[-1].end)
+            problems.append(ParseProblem("Unexpected fields after the file name", extra))
         return record
     known = kind == "local" or kind in _HBA_HOST_TYPES
     if not known:
@@ -466,25 +452,21 @@ def _hba_record(line: _LogicalLine, fields: list[_HbaField], problems: list[Pars
     return record
 
 
-@_gc_paused
 def parse_pg_hba(data: bytes) -> Document:
     """pg_hba.conf: one whitespace-separated record per (backslash-continued) line."""
     doc, root = _new_document(data, "pg_hba")
     for line in _logical_lines(data, escaped_backslash=False):
-        text = line.text
         fields: list[_HbaField] = []
-        pos = 0
-        while (m := _NOT_SPACE.search(text, pos)) is not None:
-            pos = m.start()
-            if text[pos] == _HASH:
-                doc.comments.append(line.comment(pos))
+        for m in _HBA_TOKEN.finditer(line.text):
+            raw = m.group(2)
+            if raw is None:
+                doc.comments.append(line.comment(m.start(1)))
                 break
-            f = _HBA_FIELD.match(text, pos)
-            field = _HbaField(f.group().rstrip(), pos)
+            # rstrip: the blanks after a trailing comma are not part of the field.
+            field = _HbaField(raw.rstrip(), m.start(2))
             if not field.closed:
                 doc.problems.append(ParseProblem("Unterminated quoted field", line.span(field.start, field.end)))
             fields.append(field)
-            pos = f.end()
         if fields:
             root.add(_hba_record(line, fields, doc.problems))
     return doc
@@ -545,7 +527,7 @@ def _nginx_directive(tokens: list[re.Match], end: int) -> Node:
         key = _nginx_value(raw, name.start("unclosed") >= 0)[0]
     else:
         key = raw.decode("utf-8", "replace")
-    node = Node(key, "", Span(start, end), Span(start, stop))
+    node = Node(key=key, value="", span=Span(start, end), key_span=Span(start, stop))
     if len(tokens) > 1:
         args = node.args
         values = []
@@ -556,14 +538,14 @@ def _nginx_directive(tokens: list[re.Match], end: int) -> Node:
             else:
                 value, quote = raw.decode("utf-8", "replace"), ""
             start, stop = t.start(1), t.end()
-            args.append(Node(None, value, Span(start, stop), None, Span(start, stop), quote=quote, parent=node))
+            span, value_span = Span(start, stop), Span(start, stop)
+            args.append(Node(key=None, value=value, span=span, value_span=value_span, quote=quote))
             values.append(value)
         node.value = " ".join(values)
         node.value_span = Span(args[0].span.start, stop)
     return node
 
 
-@_gc_paused
 def parse_nginx(data: bytes) -> Document:
     """nginx.conf: ``name args ;`` directives and ``name args { ... }`` blocks nested to any depth."""
     doc, root = _new_document(data, "nginx")
@@ -659,7 +641,6 @@ def _httpd_words(line: _LogicalLine, start: int, end: int) -> list[Node]:
     return words
 
 
-@_gc_paused
 def parse_httpd(data: bytes) -> Document:
     """Apache httpd.conf / .htaccess: ``Directive args`` lines and nested ``<Section args>`` blocks."""
     doc, root = _new_document(data, "httpd")

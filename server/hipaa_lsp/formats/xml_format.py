@@ -126,7 +126,6 @@ class _Reuser:
         while i < len(self.comments) and self.comments[i].span.start < old_end:
             doc.comments.append(Comment(self.comments[i].text, self.comments[i].span.shifted(delta)))
             i += 1
-        node.parent = None
         return node
 
 
