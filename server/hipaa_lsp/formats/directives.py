@@ -25,6 +25,8 @@ from ..model import Comment, Document, Node, ParseProblem, Span
 __all__ = ["parse_redis", "parse_postgresql_conf", "parse_pg_hba", "parse_nginx", "parse_httpd"]
 
 _EOL = re.compile(rb"\r\n|\r|\n")
+# `@name@` placeholders of build templates such as pg_hba.conf.sample.
+_TEMPLATE_PLACEHOLDER = re.compile(r"@[A-Za-z0-9_-]+@")
 _INDENT = re.compile(rb"[ \t]*")
 _NOT_SPACE = re.compile(rb"\S")
 # Indentation used for the children of an empty block.
@@ -417,8 +419,9 @@ def _hba_record(line: _LogicalLine, fields: list[_HbaField], problems: list[Pars
             problems.append(ParseProblem("Unexpected fields after the file name", extra))
         return record
     known = kind == "local" or kind in _HBA_HOST_TYPES
-    if not known:
-        # Reported once: what the remaining fields should be is unknown (often a template line).
+    if not known and not _TEMPLATE_PLACEHOLDER.search(fields[0].value or ""):
+        # Reported once: what the remaining fields should be is unknown. Build-template lines
+        # (`@authcomment@`, `@remove-line-for-nolocal@local ...`) are not mistakes of the user.
         problems.append(ParseProblem(f"Unknown connection type {fields[0].value!r}", record.key_span))
     missing = []
     i = 1
