@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from .engine import Finding, key_normalizer
 from .model import Document, Node
+from .formats.treesitter import next_line_start as _next_line_start
 from .paths import Path, resolve
 
 
@@ -263,16 +264,6 @@ def _insert_json(doc: Document, parent: Node, keys: list[str], value: str, data:
 
 
 # --------------------------------------------------------------------------------- line helpers
-
-
-def _next_line_start(data: bytes, offset: int) -> int:
-    n = data.find(b"\n", offset)
-    r = data.find(b"\r", offset)
-    ends = [x for x in (n, r) if x != -1]
-    if not ends:
-        return len(data)
-    first = min(ends)
-    return first + (2 if data[first : first + 2] == b"\r\n" else 1)
 
 
 def _at_line_start(data: bytes, offset: int) -> bool:
