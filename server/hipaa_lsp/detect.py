@@ -30,6 +30,9 @@ KINDS: dict[str, Kind] = {k.id: k for k in [
     Kind("mongod-conf", "yaml", "mongodb", title="mongod.conf"),
     Kind("my-cnf", "ini", "mysql", True, "mysql", "my.cnf"),
     Kind("postgresql-conf", "postgresql", "postgresql", True, "lower", "postgresql.conf"),
+    # ALTER SYSTEM overrides and include_dir snippets: same syntax, but a setting missing here is
+    # not at its default (postgresql.conf may set it).
+    Kind("postgresql-override", "postgresql", "postgresql", True, "lower", "postgresql.auto.conf / conf.d snippet"),
     Kind("pg-hba", "pg_hba", "postgresql", title="pg_hba.conf"),
     Kind("cassandra-yaml", "yaml", "cassandra", title="cassandra.yaml"),
     Kind("hadoop-xml", "xml", "hadoop", title="Hadoop *-site.xml"),
@@ -61,7 +64,7 @@ _BY_NAME = {
     "redis.conf": "redis-conf", "sentinel.conf": "redis-conf", "users.acl": "redis-acl",
     "mongod.conf": "mongod-conf", "mongos.conf": "mongod-conf",
     "my.cnf": "my-cnf", ".my.cnf": "my-cnf",
-    "postgresql.conf": "postgresql-conf", "postgresql.auto.conf": "postgresql-conf", "pg_hba.conf": "pg-hba",
+    "postgresql.conf": "postgresql-conf", "postgresql.auto.conf": "postgresql-override", "pg_hba.conf": "pg-hba",
     "cassandra.yaml": "cassandra-yaml",
     "core-site.xml": "hadoop-xml", "hdfs-site.xml": "hadoop-xml", "yarn-site.xml": "hadoop-xml",
     "mapred-site.xml": "hadoop-xml", "core-default.xml": "hadoop-xml", "hdfs-default.xml": "hadoop-xml",
@@ -74,7 +77,8 @@ _BY_NAME = {
     "server.properties": "kafka-properties", "broker.properties": "kafka-properties",
     "controller.properties": "kafka-properties",
     "solrconfig.xml": "solr-xml", "solr.xml": "solr-xml", "security.json": "solr-security-json",
-    "solr.in.sh": "solr-in-sh", "solr.in.cmd": "solr-in-sh",
+    # solr.in.cmd is a Windows batch file (`set KEY=value`, `REM`): the properties reader cannot read it.
+    "solr.in.sh": "solr-in-sh",
     "dockerfile": "dockerfile", "containerfile": "dockerfile",
     "compose.yaml": "docker-compose", "compose.yml": "docker-compose",
     "daemon.json": "docker-daemon-json",
@@ -108,6 +112,8 @@ _CONF_DIRS = {
 # Directives of products we do not cover whose files look like httpd.conf or pg_hba.conf.
 _OTHER_SERVERS = re.compile(r"(?m)^\s*(ServerType|DefaultRoot|SQLConnectInfo|<Anonymous|AllowOverwrite|"
                             r"client\s*$|remote\s|dev\s+tun|ifconfig\s)")
+# An nginx block opening (`server {`, `upstream app {`, `location / {`); httpd sections use <Tags>.
+_NGINX_BLOCK = re.compile(r"(?m)^\s*(server|upstream|map|location|http|stream|events)\b[^\n;#<]*\{")
 
 
 def _base_name(path: str) -> str:
@@ -145,8 +151,14 @@ def detect_kind(path: str, head: bytes, associations: dict[str, str] | None = No
     return KINDS.get(kind_id) if kind_id else None
 
 
+# Files next to postgresql.conf (Debian's /etc/postgresql/<v>/<cluster>/) that are not postgresql.conf.
+_NOT_POSTGRESQL_CONF = {"pg_ident.conf", "pg_ctl.conf", "start.conf", "environment"}
+
+
 def _by_content(name: str, parts: list[str], text: str) -> str | None:
     suffix = PurePosixPath(name).suffix
+    if name in _NOT_POSTGRESQL_CONF:
+        return None
     if suffix in (".yaml", ".yml"):
         if re.search(r"(?m)^apiVersion:", text) and re.search(r"(?m)^kind:", text):
             return "kubernetes"
@@ -190,7 +202,11 @@ def _by_content(name: str, parts: list[str], text: str) -> str | None:
         return "msk-terraform" if "aws_msk_configuration" in text else None
     if suffix in (".conf", ""):
         for folder in reversed(parts):
+            if folder in ("sites-available", "sites-enabled") and _NGINX_BLOCK.search(text):
+                return "nginx-conf"  # Debian's nginx uses the same folder names as apache2
             if folder in _CONF_DIRS:
+                if _CONF_DIRS[folder] == "postgresql-conf" and "conf.d" in parts[parts.index(folder):]:
+                    return "postgresql-override"  # /etc/postgresql/<v>/<cluster>/conf.d/*.conf
                 return _CONF_DIRS[folder]
             if folder.endswith(".d") and folder[:-2] in _CONF_DIRS:
                 return _CONF_DIRS[folder[:-2]]

@@ -95,7 +95,7 @@ def anchor_span(ctx: Context, scope: Node, hit: Hit | None, data: bytes) -> Span
     if hit is not None:
         key = hit.path.last_key
         if key:
-            comment = _commented_default(doc, scope, key)
+            comment = _commented_default(doc, scope, key, data)
             if comment is not None:
                 return comment
         deepest = _deepest_existing(hit, ctx)
@@ -106,15 +106,23 @@ def anchor_span(ctx: Context, scope: Node, hit: Hit | None, data: bytes) -> Span
     return _first_line(doc.span, data)
 
 
-def _commented_default(doc: Document, scope: Node, key: str) -> Span | None:
+def _commented_default(doc: Document, scope: Node, key: str, data: bytes) -> Span | None:
+    """The comment that reads like the setting switched off (`#listeners=PLAINTEXT://:9092`).
+
+    Among matching comments the one least indented after its marker wins: in upstream files an
+    indented match is usually prose or a format example (`#   listeners = name://host:port`)."""
     pattern = re.compile(r"^<?\s*" + re.escape(key.lstrip("@")) + r"(\s|=|:|$)", re.IGNORECASE)
     inside_scope = scope is not doc.root
+    best: tuple[int, Span] | None = None
     for comment in doc.comments:
         if inside_scope and not (scope.span.start <= comment.span.start < scope.span.end):
             continue
         if pattern.match(comment.text) and len(comment.text) < 200:
-            return comment.span
-    return None
+            raw = data[comment.span.start : comment.span.end].lstrip(b"#;/!<- \t")
+            indent = len(data[comment.span.start : comment.span.end].lstrip(b"#;/!<-")) - len(raw)
+            if best is None or indent < best[0]:
+                best = (indent, comment.span)
+    return best[1] if best else None
 
 
 def _deepest_existing(hit: Hit, ctx: Context) -> Node | None:

@@ -45,7 +45,8 @@ def plan_fix(finding: Finding, data: bytes) -> FixPlan | None:
     edits: list[Edit] = []
     if fix.kind == "insert":
         at = finding.scope.insert_at if finding.scope.insert_at is not None else doc.span.end
-        edits.append(Edit(base + at, base + at, _line_prefix(data, base + at, doc) + fix.value + doc.newline))
+        indent = finding.scope.child_indent
+        edits.append(Edit(base + at, base + at, _ensure_break(data, base + at, doc) + indent + fix.value + doc.newline))
     elif hit is None:
         return None
     elif fix.kind == "remove":
@@ -273,10 +274,6 @@ def _at_line_start(data: bytes, offset: int) -> bool:
 def _ensure_break(data: bytes, at: int, doc: Document) -> str:
     """A newline first when inserting at the end of a file that lacks a final newline."""
     return "" if _at_line_start(data, at) else doc.newline
-
-
-def _line_prefix(data: bytes, at: int, doc: Document) -> str:
-    return _ensure_break(data, at, doc)
 
 
 def _indent_of(data: bytes, offset: int) -> str:
