@@ -161,7 +161,7 @@ def _insert_setting(finding: Finding, value: str, data: bytes) -> Edit | None:
     steps = list(hit.path.steps)
     while steps:
         step = steps[0]
-        if step.index is not None or step.predicates or step.name in ("*", "**", "") or step.name.startswith("#"):
+        if step.index is not None or step.predicates or step.name in ("*", "**", "") or step.name.startswith(("#", "~")):
             return None  # cannot invent list items or arguments safely
         if step.name == ".":
             steps.pop(0)

@@ -1,4 +1,4 @@
-"""Setting paths: how a rule names settings in the model, compiled once at rule load.
+r"""Setting paths: how a rule names settings in the model, compiled once at rule load.
 
 Syntax: steps separated by ``/``; a leading ``/`` starts at the document root, otherwise at the
 rule's scope node.
@@ -6,6 +6,7 @@ rule's scope node.
 - ``name``          children keyed ``name`` (a dotted name also matches nested keys:
                     ``xpack.security.enabled`` finds ``xpack: {security: {enabled: ...}}``)
 - ``*``             every child; ``**`` this node and all its descendants
+- ``~regex``        children whose key matches the regex (``~^listener\.name\..*\.password$``)
 - ``name[*]``       the items of the sequence ``name``; ``name[0]``, ``name[-1]`` one item
 - ``[*]``           the items of the current node
 - ``name[k=v]``     only children whose child ``k`` has value ``v`` (``[@attr=v]`` for XML
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 
 from .model import Node
 
-_STEP = re.compile(r"^(?P<name>[^\[\]]*)(?P<brackets>(\[[^\]]*\])*)$")
+_STEP = re.compile(r"^(?P<name>~[^/]*?|[^\[\]]*)(?P<brackets>(\[[^\]]*\])*)$")
 _BRACKET = re.compile(r"\[([^\]]*)\]")
 
 
@@ -55,9 +56,10 @@ class Predicate:
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    name: str  # "", "*", "**", ".", "#N", "#*" or a key
+    name: str  # "", "*", "**", ".", "#N", "#*", "~regex" or a key
     index: str | None = None  # None (no [..]), "*", or an integer as text
     predicates: tuple[Predicate, ...] = ()
+    key_regex: re.Pattern | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +72,7 @@ class Path:
     def last_key(self) -> str | None:
         """The key a missing setting would be written under (for anchors and fixes)."""
         for step in reversed(self.steps):
-            if step.name not in ("", "*", "**", ".") and not step.name.startswith("#"):
+            if step.name not in ("", "*", "**", ".") and not step.name.startswith(("#", "~")):
                 return step.name
         return None
 
@@ -103,7 +105,14 @@ def compile_path(text: str) -> Path:
                 predicates.append(Predicate(key.strip(), value.strip()))
             else:
                 raise PathError(f"bad predicate [{inner}] in {text!r}")
-        steps.append(Step(m.group("name"), index, tuple(predicates)))
+        name = m.group("name")
+        key_regex = None
+        if name.startswith("~"):
+            try:
+                key_regex = re.compile(name[1:], re.IGNORECASE)
+            except re.error as exc:
+                raise PathError(f"bad key regex in {raw!r}: {exc}") from exc
+        steps.append(Step(name, index, tuple(predicates), key_regex))
     return Path(text, absolute, tuple(steps))
 
 
@@ -151,6 +160,8 @@ def _apply(step: Step, nodes: list[Node], normalize, cache: dict) -> list[Node]:
             out.extend(node.children)
         elif name == "**":
             out.extend(node.walk())
+        elif step.key_regex is not None:
+            out.extend(c for c in node.children if c.key is not None and step.key_regex.search(c.key))
         elif name.startswith("#"):
             which = name[1:]
             if which == "*":
@@ -184,7 +195,7 @@ def _apply(step: Step, nodes: list[Node], normalize, cache: dict) -> list[Node]:
         else:
             out.extend(_children_named(node, name, normalize, cache))
     out = _index(step, out)
-    indexed = name not in (".", "", "*", "**") and not name.startswith("#")
+    indexed = name not in (".", "", "*", "**") and not name.startswith(("#", "~"))
     if step.predicates and not (indexed and step.index is None):
         out = [n for n in out if all(p.holds(n, normalize) for p in step.predicates)]
     return out
