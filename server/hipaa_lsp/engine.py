@@ -165,7 +165,7 @@ def _message(rule: Rule, hit: Hit | None) -> str:
         shown = shown[:117] + "..."
     try:
         return _Fields().format(rule.message, value=shown, key=key.lstrip("@"),
-                                default="(default)" if hit is not None and hit.default_used else "")
+                                default=" (the default, not set here)" if hit is not None and hit.default_used else "")
     except (ValueError, IndexError):
         return rule.message
 

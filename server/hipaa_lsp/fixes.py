@@ -44,6 +44,8 @@ def plan_fix(finding: Finding, data: bytes) -> FixPlan | None:
     title = fix.description or _default_title(finding)
     edits: list[Edit] = []
     if fix.kind == "insert":
+        if finding.scope.insert_at is None and finding.scope is not doc.root:
+            return None  # e.g. a self-closing XML element: no safe place inside it
         at = finding.scope.insert_at if finding.scope.insert_at is not None else doc.span.end
         indent = finding.scope.child_indent
         edits.append(Edit(base + at, base + at, _ensure_break(data, base + at, doc) + indent + fix.value + doc.newline))
