@@ -113,6 +113,8 @@ def _render_value(doc: Document, value: str, quote: str) -> str:
         return escaped.replace('"', "&quot;") if quote != "'" else escaped.replace("'", "&apos;")
     if quote:
         return f"{quote}{value}{quote}"
+    if fmt == "yaml" and value.startswith(("[", "{")):
+        return value  # a flow sequence or mapping given by the rule
     if fmt == "yaml" and (re.search(r"[:#{}\[\],&*!|>%@`]", value) or value != value.strip() or value == ""):
         return json.dumps(value)
     if fmt == "postgresql" and not re.fullmatch(r"[A-Za-z0-9_.-]+", value):

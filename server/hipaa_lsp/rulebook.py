@@ -6,6 +6,7 @@ author sees the mistake at once instead of a rule that silently never fires.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -252,6 +253,8 @@ def _load_fix(spec: Any, where: str) -> Fix | None:
     value = spec[kind]
     if isinstance(value, bool):
         value = "true" if value else "false"
+    elif isinstance(value, (list, dict)):
+        value = json.dumps(value)  # flow style: valid in YAML and JSON files alike
     return Fix(kind, value=str(value), description=description)
 
 
