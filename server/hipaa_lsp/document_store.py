@@ -33,6 +33,8 @@ class Segment:
     findings: list[Finding] = field(default_factory=list)
     dirty: bool = True
     source: bytes = b""  # the bytes the documents and findings were computed from
+    # Converted forms of the findings (LSP diagnostics per encoding), dropped when findings change.
+    views: dict = field(default_factory=dict)
     # Edits (start, old end, new end; segment-relative) since the last analysis.
     edits: list[tuple[int, int, int]] = field(default_factory=list)
 
@@ -171,6 +173,7 @@ class OpenDocument:
         seg.findings = check_documents(documents, self.data, self.rulebook, self.config)
         seg.dirty = False
         seg.source = own
+        seg.views = {}
 
     @property
     def documents(self) -> list[Document]:
