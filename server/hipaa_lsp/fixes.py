@@ -140,11 +140,18 @@ def _replace_value(doc: Document, node: Node, value: str, data: bytes) -> Edit:
             return Edit(start + 1, end - 1, _render_value(doc, value, raw[:1].decode()))
         return Edit(start, end, _render_value(doc, value, ""))
     if quote and raw[:1] == quote.encode() and raw[-1:] == quote.encode() and len(raw) >= 2:
-        inner = _render_value(doc, value, "")
         if doc.format == "json":
-            return Edit(start, end, inner)
-        return Edit(start + 1, end - 1, inner.strip(quote) if inner.startswith(quote) else inner)
+            return Edit(start, end, _render_value(doc, value, ""))
+        # Keep the author's quotes; escape the new value the way that quote style needs.
+        return Edit(start + 1, end - 1, _escape_inside(doc, value, quote))
     return Edit(start, end, _render_value(doc, value, ""))
+
+
+def _escape_inside(doc: Document, value: str, quote: str) -> str:
+    if quote == "'":
+        # YAML and PostgreSQL double a single quote; elsewhere a single quote cannot be escaped.
+        return value.replace("'", "''") if doc.format in ("yaml", "postgresql") else value
+    return json.dumps(value)[1:-1] if doc.format in ("yaml", "redis", "nginx") else value.replace('"', '\\"')
 
 
 def _separator(doc: Document) -> str:
