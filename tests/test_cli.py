@@ -141,3 +141,20 @@ def test_bad_files_do_not_crash(tmp_path: Path):
     files = {Path(f["path"]).name: f for f in json.loads(result.stdout)["files"]}
     assert any("binary" in n for n in files["redis.conf"]["notices"])
     assert any("UTF-8" in n for n in files["mongod.conf"]["notices"])
+
+
+def test_fix_leaves_review_fixes_alone(tmp_path: Path):
+    """`--fix` applies only fixes that are safe unattended; a fix marked for review stays a suggestion."""
+    from hipaa_lsp.rulebook import load_rulebook
+
+    review = [r for r in load_rulebook().rules.values() if r.fix is not None and r.fix.review
+              and any(e.flagged for e in r.examples)]
+    if not review:
+        pytest.skip("no rule has a review-only fix")
+    rule = review[0]
+    example = next(e for e in rule.examples if e.flagged)
+    target = tmp_path / example.name
+    target.write_text(example.text)
+    result = run("scan", "--fix", "--format", "json", str(tmp_path))
+    codes = {f["ruleId"] for f in json.loads(result.stdout)["files"][0]["findings"]}
+    assert rule.id in codes, f"{rule.id}'s review fix was applied unattended"

@@ -41,7 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     scan.add_argument("paths", nargs="+", metavar="PATH")
     scan.add_argument("--format", choices=["text", "json", "sarif"], default="text")
     scan.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
-    scan.add_argument("--fix", action="store_true", help="apply all safe fixes in place, then report what remains")
+    scan.add_argument("--fix", action="store_true",
+                      help="apply all safe fixes in place (not those marked for review), then report what remains")
     scan.add_argument("--exclude", action="append", default=[], metavar="GLOB",
                       help=f"skip paths matching GLOB (gitignore-style; repeatable; also read from {IGNORE_FILE})")
     scan.add_argument("--disable", action="append", default=[], metavar="RULE_ID", help="disable a rule (repeatable)")
@@ -200,7 +201,7 @@ def _scan(args) -> int:
         if report.kind is None:
             continue
         if args.fix and report.findings:
-            edits = [e for f in report.findings if (plan := plan_fix(f, data)) for e in plan.edits]
+            edits = [e for f in report.findings if (plan := plan_fix(f, data)) and plan.safe for e in plan.edits]
             if edits:
                 fixed = apply_edits(data, edits)
                 if fixed != data:

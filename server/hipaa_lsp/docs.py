@@ -14,6 +14,13 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _fix_text(rule) -> str:
+    if rule.fix is None:
+        return "no"
+    what = rule.fix.description or rule.fix.kind
+    return f"yes, after review — {what}" if rule.fix.review else f"yes — {what}"
+
+
 def rules_markdown(rulebook: Rulebook) -> str:
     rules = sorted(rulebook.rules.values(), key=lambda r: r.id)
     fixable = sum(1 for r in rules if r.fix is not None)
@@ -34,7 +41,7 @@ def rules_markdown(rulebook: Rulebook) -> str:
                     f"- Severity: {r.severity}",
                     f"- Files: {', '.join(r.kinds)}",
                     f"- HIPAA: {cites}",
-                    f"- Quick fix: {'yes — ' + (r.fix.description or r.fix.kind) if r.fix else 'no'}",
+                    f"- Quick fix: {_fix_text(r)}",
                     "", f"**Why:** {r.rationale}", "", f"**Fix:** {r.remediation}", ""]
             if r.references:
                 out += ["References: " + "; ".join(r.references), ""]

@@ -27,6 +27,8 @@ class Edit:
 class FixPlan:
     title: str
     edits: tuple[Edit, ...]
+    # Safe to apply unattended (fix-all, `scan --fix`); False for fixes to apply after review.
+    safe: bool = True
 
 
 _SEPARATORS = {"redis": " ", "nginx": " ", "httpd": " ", "postgresql": " = ", "properties": "=",
@@ -72,7 +74,11 @@ def plan_fix(finding: Finding, data: bytes) -> FixPlan | None:
             if edit is None:
                 return None
             edits.append(edit)
-    return FixPlan(title, tuple(edits)) if edits else None
+    if not edits:
+        return None
+    if fix.review:
+        title += " (review: may change how the service behaves)"
+    return FixPlan(title, tuple(edits), safe=not fix.review)
 
 
 def _default_title(finding: Finding) -> str:

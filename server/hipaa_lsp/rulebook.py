@@ -54,6 +54,10 @@ class Fix:
     pattern: re.Pattern | None = None  # replace
     replacement: str = ""
     description: str = ""
+    # A fix that implements the hardening but can change how the service behaves (a container
+    # that needed privileges, clients that spoke plaintext): offered as a quick fix to apply after
+    # review, never applied by fix-all or `scan --fix`.
+    review: bool = False
 
 
 @dataclass(frozen=True)
@@ -238,6 +242,10 @@ def _load_fix(spec: Any, where: str) -> Fix | None:
         return None
     if not isinstance(spec, dict):
         raise RuleError(f"{where}: fix must be a mapping")
+    unknown = set(spec) - set(FIX_KINDS) - {"description", "review"}
+    if unknown:
+        raise RuleError(f"{where}: unknown fix keys {sorted(unknown)}")
+    review = bool(spec.get("review", False))
     kinds = [k for k in FIX_KINDS if k in spec]
     if len(kinds) != 1:
         raise RuleError(f"{where}: fix needs exactly one of {FIX_KINDS}")
@@ -251,15 +259,15 @@ def _load_fix(spec: Any, where: str) -> Fix | None:
             pattern = re.compile(str(body["pattern"]), re.IGNORECASE)
         except re.error as exc:
             raise RuleError(f"{where}: bad fix pattern: {exc}") from exc
-        return Fix("replace", pattern=pattern, replacement=str(body["with"]), description=description)
+        return Fix("replace", pattern=pattern, replacement=str(body["with"]), description=description, review=review)
     if kind == "remove":
-        return Fix("remove", description=description)
+        return Fix("remove", description=description, review=review)
     value = spec[kind]
     if isinstance(value, bool):
         value = "true" if value else "false"
     elif isinstance(value, (list, dict)):
         value = json.dumps(value)  # flow style: valid in YAML and JSON files alike
-    return Fix(kind, value=str(value), description=description)
+    return Fix(kind, value=str(value), description=description, review=review)
 
 
 def _load_example(spec: Any, where: str) -> Example:

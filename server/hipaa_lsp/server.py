@@ -299,7 +299,7 @@ def create_server(rulebook: Rulebook | None = None) -> HipaaLanguageServer:
                     is_preferred=True, edit=_workspace_edit(ls, doc, [plan])))
         if wants_fix_all:
             doc.refresh()
-            plans = [p for p in (plan_fix(f, doc.data) for f in doc.findings) if p is not None]
+            plans = [p for p in (plan_fix(f, doc.data) for f in doc.findings) if p is not None and p.safe]
             if plans:
                 actions.append(lsp.CodeAction(
                     title=f"Apply all {len(plans)} hipaa-lsp fixes", kind=FIX_ALL_KIND,
