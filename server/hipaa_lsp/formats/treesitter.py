@@ -47,5 +47,13 @@ def next_line_start(data: bytes, offset: int) -> int:
     return first + 1
 
 
-def has_error(node: TSNode) -> bool:
-    return node.has_error
+def first_error(root: TSNode) -> Span:
+    """Span of the first ERROR or MISSING node (the place to tell the user about)."""
+    node = root
+    while True:
+        nxt = next((c for c in node.children if c.has_error or c.is_missing or c.type == "ERROR"), None)
+        if nxt is None or node.type == "ERROR" and not any(c.has_error for c in node.children):
+            return span_of(node)
+        if nxt.type == "ERROR" or nxt.is_missing:
+            return span_of(nxt)
+        node = nxt

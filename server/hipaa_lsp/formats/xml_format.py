@@ -12,7 +12,8 @@ from bisect import bisect_left
 from tree_sitter import Node as TSNode
 
 from ..model import Comment, Document, Node, ParseProblem, Reuse, Span
-from .treesitter import indent_before, span_of, text_of
+from .tolerant import tolerant_xml
+from .treesitter import first_error, indent_before, span_of, text_of
 
 LANGUAGE = "xml"
 
@@ -76,11 +77,6 @@ def _content(node: Node, ts: TSNode, data: bytes, doc: Document, reuse: "_Reuser
             doc.comments.append(Comment(text_of(c, data)[4:-3].strip(), span_of(c)))
         elif c.type in ("CharData", "EntityRef", "CharRef", "CDSect"):
             text_parts.append(c)
-        elif c.type == "ERROR":
-            doc.problems.append(ParseProblem("XML syntax error", span_of(c)))
-            for e in c.named_children:
-                if e.type == "element":
-                    node.add(_element(e, data, doc))
     # White space around comments is not a value: `<Host>\n <!-- ... -->\n</Host>` has none.
     text_parts = [c for c in text_parts if data[c.start_byte : c.end_byte].strip()]
     if text_parts and not any(not c.key.startswith("@") for c in node.children):
@@ -130,6 +126,8 @@ class _Reuser:
 
 
 def build(root: TSNode, data: bytes, base: int = 0, reuse: Reuse | None = None) -> Document:
+    if root.has_error:
+        return tolerant_xml(data, [ParseProblem("XML syntax error", first_error(root))])
     doc = Document(root=Node(key=None, span=Span(0, len(data))), span=Span(0, len(data)))
     reuser = _Reuser(reuse) if reuse is not None else None
     pending = [root]
@@ -140,24 +138,9 @@ def build(root: TSNode, data: bytes, base: int = 0, reuse: Reuse | None = None) 
                 doc.root.add(_element(c, data, doc, reuser))
             elif c.type == "Comment":
                 doc.comments.append(Comment(text_of(c, data)[4:-3].strip(), span_of(c)))
-            elif c.type in ("prolog", "ERROR"):
+            elif c.type == "prolog":
                 pending.append(c)
     if reuser is not None:
         doc.comments.sort(key=lambda c: c.span.start)
-    if root.has_error:
-        _collect_errors(root, doc)
     doc.root.insert_at = len(data)
     return doc
-
-
-def _collect_errors(root: TSNode, doc: Document) -> None:
-    seen = {(p.span.start, p.span.end) for p in doc.problems}
-    stack = [root]
-    while stack:
-        n = stack.pop()
-        if (n.type == "ERROR" or n.is_missing) and (n.start_byte, n.end_byte) not in seen:
-            doc.problems.append(ParseProblem("XML syntax error", span_of(n)))
-            if len(doc.problems) > 20:
-                return
-        elif n.has_error:
-            stack.extend(n.children)

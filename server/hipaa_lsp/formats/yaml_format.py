@@ -7,7 +7,8 @@ import re
 from tree_sitter import Node as TSNode
 
 from ..model import Comment, Document, Node, ParseProblem, Span
-from .treesitter import indent_before, next_line_start, span_of, text_of
+from .tolerant import tolerant_yaml
+from .treesitter import first_error, indent_before, next_line_start, span_of, text_of
 
 LANGUAGE = "yaml"
 
@@ -69,8 +70,6 @@ class _Builder:
             self.mapping(target, ts)
         elif kind in ("block_sequence", "flow_sequence"):
             self.sequence(target, ts)
-        elif kind == "ERROR":
-            self.recover(target, ts)
         elif kind in ("plain_scalar", "double_quote_scalar", "single_quote_scalar", "block_scalar"):
             target.value, target.quote = _scalar(ts, self.data)
             target.value_span = self.span(ts)
@@ -87,8 +86,6 @@ class _Builder:
                 self.pair(target, c)
             elif c.type == "comment":
                 self.comment(c)
-            elif c.type == "ERROR":
-                self.recover(target, c)
             elif c.type == "flow_node":  # a key without value in a flow mapping: {a, b}
                 n = target.add(Node(key=text_of(c, self.data).strip(), span=self.span(c), key_span=self.span(c)))
                 n.value = None
@@ -126,21 +123,6 @@ class _Builder:
                 self.fill(item, item_ts)
         self.set_insertion(target, ts)
 
-    def recover(self, target: Node, ts: TSNode) -> None:
-        """Keep what an ERROR node still holds, so one typo does not hide the rest of the file."""
-        self.doc.problems.append(ParseProblem("YAML syntax error", self.span(ts)))
-        for c in ts.named_children:
-            if c.type in ("block_mapping_pair", "flow_pair"):
-                self.pair(target, c)
-            elif c.type == "ERROR":
-                self.recover(target, c)
-            elif c.type in ("block_mapping", "flow_mapping", "block_node", "flow_node"):
-                self.fill(target, c)
-            elif c.type == "block_sequence":
-                self.sequence(target, c)
-            elif c.type == "comment":
-                self.comment(c)
-
     def set_insertion(self, target: Node, ts: TSNode) -> None:
         if not target.children or ts.type.startswith("flow"):
             return
@@ -162,41 +144,19 @@ def _innermost(ts: TSNode) -> TSNode:
 
 def build(root: TSNode, data: bytes, base: int = 0) -> Document:
     """Settings model of one YAML document parsed from `data` (the document's own bytes)."""
-    doc = Document(root=Node(key=None, span=Span(base, base + len(data))), span=Span(base, base + len(data)))
-    builder = _Builder(data, base, doc)
-    if root.type == "ERROR":
-        builder.recover(doc.root, root)
-        root_children = []
-    else:
-        root_children = root.named_children
-    for c in root_children:
-        if c.type == "document":
-            for d in c.named_children:
-                if d.type == "comment":
-                    builder.comment(d)
-                else:
-                    builder.fill(doc.root, d)
-        elif c.type == "comment":
-            builder.comment(c)
-        elif c.type == "ERROR":
-            builder.recover(doc.root, c)
-        else:
-            builder.fill(doc.root, c)
+    if root.has_error:
+        doc = tolerant_yaml(data, [])
+        if not doc.problems:
+            doc.problems.append(ParseProblem("YAML syntax error", first_error(root)))
+        return doc
+    doc = Document(root=Node(key=None, span=Span(0, len(data))), span=Span(0, len(data)))
+    builder = _Builder(data, 0, doc)
+    for c in root.named_children:
+        for d in (c.named_children if c.type == "document" else [c]):
+            if d.type == "comment":
+                builder.comment(d)
+            else:
+                builder.fill(doc.root, d)
     if doc.root.insert_at is None:
-        doc.root.insert_at = base + len(data)
-    _collect_missing(root, doc, base)
+        doc.root.insert_at = len(data)
     return doc
-
-
-def _collect_missing(root: TSNode, doc: Document, base: int) -> None:
-    """Record ERROR / MISSING nodes nested below the top (the walk above records the ones it meets)."""
-    if not root.has_error or doc.problems:
-        return
-    stack = [root]
-    while stack:
-        n = stack.pop()
-        if n.is_missing or n.type == "ERROR":
-            doc.problems.append(ParseProblem("YAML syntax error", span_of(n, base)))
-            return
-        if n.has_error:
-            stack.extend(n.children)
