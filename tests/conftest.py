@@ -16,7 +16,9 @@ def _publish_diagnostics(client: LanguageClient, params: lsp.PublishDiagnosticsP
     client.diagnostics[params.uri] = params.diagnostics
     if not hasattr(client, "versions"):
         client.versions = {}
+        client.history = {}
     client.versions[params.uri] = params.version
+    client.history.setdefault(params.uri, []).append(params.version)
 
 
 # Registered on every test client pytest-lsp creates (it copies this table at client creation).

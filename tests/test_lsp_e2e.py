@@ -236,3 +236,21 @@ async def test_unknown_files_are_ignored(client: LanguageClient):
     uri = "file:///work/notes.txt"
     open_doc(client, uri, "protected-mode no\n")
     assert await diagnostics(client, uri, 1) == []
+
+
+async def test_debounce_publishes_once_for_a_burst(client: LanguageClient):
+    if client.pulls:
+        pytest.skip("pull clients ask for diagnostics themselves")
+    client.set_configuration({"hipaaLsp": {"debounceMs": 300}})
+    client.workspace_did_change_configuration(lsp.DidChangeConfigurationParams(
+        settings={"hipaaLsp": {"debounceMs": 300}}))
+    await asyncio.sleep(0.3)
+    uri = "file:///work/debounce/redis.conf"
+    open_doc(client, uri, REDIS)
+    await wait_for(lambda: getattr(client, "versions", {}).get(uri) == 1, timeout=5)
+    for version in range(2, 7):
+        change(client, uri, version, [(rng(0, 0, 0, 0), "#")])
+    await wait_for(lambda: client.versions.get(uri) == 6, timeout=5)
+    await asyncio.sleep(0.5)
+    # Versions 2-5 were superseded before the delay ran out: only the last one was published.
+    assert client.history[uri] == [1, 6]
