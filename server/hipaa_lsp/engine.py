@@ -93,12 +93,13 @@ def anchor_span(ctx: Context, scope: Node, hit: Hit | None, data: bytes) -> Span
     """
     doc = ctx.document
     if hit is not None:
-        key = hit.path.last_key
-        if key:
+        deepest, first_missing = _deepest_existing(hit, ctx)
+        # The setting's own commented default first; failing that, its missing parent's
+        # (`#security:` for a missing `security/authorization`).
+        for key in dict.fromkeys(k for k in (hit.path.last_key, first_missing) if k):
             comment = _commented_default(doc, scope, key, data)
             if comment is not None:
                 return comment
-        deepest = _deepest_existing(hit, ctx)
         if deepest is not None and deepest is not doc.root:
             return deepest.key_span or _first_line(deepest.span, data)
     if scope is not doc.root:
@@ -125,16 +126,19 @@ def _commented_default(doc: Document, scope: Node, key: str, data: bytes) -> Spa
     return best[1] if best else None
 
 
-def _deepest_existing(hit: Hit, ctx: Context) -> Node | None:
+def _deepest_existing(hit: Hit, ctx: Context) -> tuple[Node | None, str | None]:
+    """The deepest node along the hit's path that exists, and the key of the first step missing."""
     from .paths import Path
 
     steps = hit.path.steps
     for n in range(len(steps) - 1, 0, -1):
-        partial = Path(hit.path.text, hit.path.absolute, steps[:n])
+        partial = Path(hit.path.text, hit.path.absolute, tuple(steps[:n]))
         nodes = resolve(partial, hit.scope, ctx.document.root, ctx.normalize, ctx.cache)
         if nodes:
-            return nodes[0]
-    return None
+            missing = steps[n].name
+            return nodes[0], (missing if missing.isidentifier() or "-" in missing else None)
+    first = steps[0].name if steps else None
+    return None, (first if first and not first.startswith(("#", "~", "*")) and first not in (".", "") else None)
 
 
 def _first_line(span: Span, data: bytes) -> Span:
