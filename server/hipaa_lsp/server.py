@@ -115,7 +115,8 @@ class HipaaLanguageServer(LanguageServer):
 
     def open(self, uri: str, text: str, version: int) -> OpenDocument:
         path = uri_to_path(uri)
-        data = text.encode("utf-8", errors="surrogateescape")
+        # A lone surrogate sent by a client becomes "?": one UTF-16 unit, like the original.
+        data = text.encode("utf-8", errors="replace")
         kind = detect_kind(path, data[:65536], self.config.file_associations)
         doc = OpenDocument(uri, path, data, version, kind, self.rulebook, self.config)
         self.documents[uri] = doc
@@ -231,9 +232,9 @@ def create_server(rulebook: Rulebook | None = None) -> HipaaLanguageServer:
                     # Each change's range is in the text left by the previous change.
                     start = ls.to_offset(doc.index, change.range.start)
                     end = max(start, ls.to_offset(doc.index, change.range.end))
-                    doc.apply([Change(start, end, change.text.encode("utf-8", "surrogateescape"))], version)
+                    doc.apply([Change(start, end, change.text.encode("utf-8", "replace"))], version)
                 else:
-                    doc.replace_all(change.text.encode("utf-8", "surrogateescape"), version)
+                    doc.replace_all(change.text.encode("utf-8", "replace"), version)
             doc.version = params.text_document.version
         ls.schedule(uri)
 
