@@ -56,7 +56,11 @@ def plan_fix(finding: Finding, data: bytes) -> FixPlan | None:
     elif fix.kind == "remove":
         if hit.node is None:
             return None
-        start, end = _whole_lines(data, base + hit.node.span.start, base + hit.node.span.end)
+        node = hit.node
+        if node.is_item and (doc.format == "json" or not _own_lines(data, base + node.span.start)):
+            start, end = _without_separator(data, base + node.span.start, base + node.span.end)
+        else:
+            start, end = _whole_lines(data, base + node.span.start, base + node.span.end)
         edits.append(Edit(start, end, ""))
     elif fix.kind == "replace":
         node = hit.node
@@ -132,6 +136,14 @@ def _render_value(doc: Document, value: str, quote: str) -> str:
 
 def _replace_value(doc: Document, node: Node, value: str, data: bytes) -> Edit:
     base = doc.base
+    if node.value_span is None and node.children and doc.format in ("yaml", "json") and node.key_span:
+        # A key holding a list or mapping: replace what follows its colon up to its last child,
+        # keeping any comment or blank line after the collection.
+        colon = data.find(b":", base + node.key_span.end)
+        flow = data[colon + 1 : base + node.span.end].lstrip()[:1] in (b"[", b"{")
+        # A flow collection ends at its bracket (the entry's end); a block one at its last child.
+        last = node.span.end if flow else max(n.span.end for n in node.walk() if n is not node)
+        return Edit(colon + 1, base + last, " " + _render_value(doc, value, ""))
     if node.value_span is None:
         # A valueless key (`skip-grant-tables`, `key=`): rewrite the whole entry.
         start, end = base + node.span.start, base + node.span.end
@@ -176,6 +188,9 @@ def _insert_setting(finding: Finding, value: str, data: bytes) -> Edit | None:
     # Walk the path as far as it exists; the rest must be written.
     parent = hit.scope if not hit.path.absolute else doc.root
     steps = list(hit.path.steps)
+    if steps and steps[-1].index == "*" and not steps[-1].predicates and value.startswith("["):
+        # Setting the items of a missing list to a list value: write the list itself.
+        steps[-1] = type(steps[-1])(steps[-1].name)
     while steps:
         step = steps[0]
         if step.index is not None or step.predicates or step.name in ("*", "**", "") or step.name.startswith(("#", "~")):
@@ -222,6 +237,16 @@ def _comment_anchor(finding: Finding) -> int | None:
 
 def _insert_yaml(doc: Document, parent: Node, keys: list[str], value: str, data: bytes) -> Edit:
     base = doc.base
+    flow = _flow_mapping(doc, parent, data)
+    if flow is not None:
+        # `key: {}` or `key: {a: 1}`: add the member inside the braces, in flow style.
+        open_at, close_at = flow
+        member = _render_value(doc, value, "")
+        for key in reversed(keys[1:]):
+            member = "{" + f"{key}: {member}" + "}"
+        member = f"{keys[0]}: {member}"
+        empty = not data[open_at + 1 : close_at].strip()
+        return Edit(close_at, close_at, member if empty else ", " + member)
     if parent is doc.root or parent.children:
         indent = parent.child_indent if parent.children else ""
         at = base + (parent.insert_at if parent.insert_at is not None else doc.span.end)
@@ -237,6 +262,19 @@ def _insert_yaml(doc: Document, parent: Node, keys: list[str], value: str, data:
         else:
             lines.append(f"{pad}{key}:")
     return Edit(at, at, _ensure_break(data, at, doc) + doc.newline.join(lines) + doc.newline)
+
+
+def _flow_mapping(doc: Document, parent: Node, data: bytes) -> tuple[int, int] | None:
+    """Offsets of `{` and `}` when the parent's value is a one-line YAML flow mapping."""
+    if parent is doc.root or parent.key_span is None:
+        return None
+    start = doc.base + parent.key_span.end
+    line_end = data.find(b"\n", start)
+    line = data[start : line_end if line_end != -1 else len(data)]
+    opening, closing = line.find(b"{"), line.rfind(b"}")
+    if opening == -1 or closing < opening or not line[:opening].strip(b" \t:") == b"":
+        return None
+    return start + opening, start + closing
 
 
 def _insert_xml(doc: Document, parent: Node, keys: list[str], value: str, data: bytes) -> Edit | None:
@@ -297,6 +335,34 @@ def _indent_of(data: bytes, offset: int) -> str:
     start = max(data.rfind(b"\n", 0, offset), data.rfind(b"\r", 0, offset)) + 1
     raw = data[start:offset]
     return raw[: len(raw) - len(raw.lstrip(b" \t"))].decode()
+
+
+def _own_lines(data: bytes, start: int) -> bool:
+    line_start = max(data.rfind(b"\n", 0, start), data.rfind(b"\r", 0, start)) + 1
+    return data[line_start:start].strip() in (b"", b"-")
+
+
+def _without_separator(data: bytes, start: int, end: int) -> tuple[int, int]:
+    """An item of a flow sequence or JSON array with the comma that separates it from a neighbour."""
+    after = end
+    while after < len(data) and data[after : after + 1] in (b" ", b"\t"):
+        after += 1
+    if data[after : after + 1] == b",":
+        after += 1
+        while after < len(data) and data[after : after + 1] in (b" ", b"\t", b"\r", b"\n"):
+            after += 1
+        return start, after
+    before = start
+    while before > 0 and data[before - 1 : before] in (b" ", b"\t", b"\r", b"\n"):
+        before -= 1
+    if data[before - 1 : before] == b",":
+        return before - 1, end
+    # The only item: leave an empty, tidy `[]`.
+    while after < len(data) and data[after : after + 1] in (b"\r", b"\n", b" ", b"\t"):
+        after += 1
+    if data[before - 1 : before] == b"[" and data[after : after + 1] == b"]":
+        return before, after
+    return start, end
 
 
 def _whole_lines(data: bytes, start: int, end: int) -> tuple[int, int]:
