@@ -3,14 +3,13 @@ keys whose value is a collection. Each fixed file must parse and lose its findin
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from hipaa_lsp.analysis import analyze
 from hipaa_lsp.config import Config
 from hipaa_lsp.fixes import apply_edits, plan_fix
-from hipaa_lsp.rulebook import load_rulebook, rules_dir
+
+from helpers import demo_rulebook
 
 RULES = """
 technology: demo
@@ -55,14 +54,7 @@ rules:
 
 @pytest.fixture(scope="module")
 def rulebook(tmp_path_factory):
-    d = tmp_path_factory.mktemp("rules")
-    shutil.copy(rules_dir() / "hipaa.yaml", d / "hipaa.yaml")
-    (d / "demo.yaml").write_text(RULES)
-    load_rulebook.cache_clear()
-    try:
-        yield load_rulebook(str(d))
-    finally:
-        load_rulebook.cache_clear()
+    return demo_rulebook(tmp_path_factory.mktemp("rules"), RULES)
 
 
 def fix_all(rulebook, name: str, text: str, rule_id: str) -> str:

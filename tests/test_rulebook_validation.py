@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
-from hipaa_lsp.rulebook import RuleError, load_rulebook, rules_dir
+from hipaa_lsp.rulebook import RuleError
+
+from helpers import demo_rulebook
 
 GOOD = """
 technology: demo
@@ -24,13 +24,7 @@ rules:
 
 
 def _load(tmp_path, text):
-    shutil.copy(rules_dir() / "hipaa.yaml", tmp_path / "hipaa.yaml")
-    (tmp_path / "demo.yaml").write_text(text)
-    load_rulebook.cache_clear()
-    try:
-        return load_rulebook(str(tmp_path))
-    finally:
-        load_rulebook.cache_clear()
+    return demo_rulebook(tmp_path, text)
 
 
 def test_good_rule_loads(tmp_path):
