@@ -70,6 +70,9 @@ def _recover_lines(section: Node, ts: TSNode, data: bytes, doc: Document) -> Nod
                 if m.group("value") is not None:
                     node.value = m.group("value").decode("utf-8", "replace")
                     node.value_span = Span(m.start("value"), m.end("value"))
+                    if len(node.value) >= 2 and node.value[0] == node.value[-1] and node.value[0] in "\"'":
+                        node.quote = node.value[0]
+                        node.value = node.value[1:-1]
                 else:
                     node.value = ""
         elif stripped.startswith((b"#", b";")):
@@ -89,7 +92,10 @@ def build(root: TSNode, data: bytes, base: int = 0) -> Document:
             name = text_of(name_ts, data).strip().strip("[]").strip() if name_ts else ""
             current = doc.root.add(Node(key=name, span=span_of(c), key_span=span_of(name_ts) if name_ts else None))
             for s in c.named_children:
-                if s.type == "setting":
+                if s.type == "setting" and s.has_error:
+                    # The grammar folded valueless keys (`skip-grant-tables`) into the next setting.
+                    current = _recover_lines(current, s, data, doc)
+                elif s.type == "setting":
                     _setting(current, s, data)
                 elif s.type == "comment":
                     doc.comments.append(Comment(text_of(s, data).strip().lstrip("#;").strip(), span_of(s)))
@@ -97,6 +103,8 @@ def build(root: TSNode, data: bytes, base: int = 0) -> Document:
                     current = _recover_lines(current, s, data, doc)
             last = current.children[-1].span.end if current.children else (name_ts.end_byte if name_ts else c.end_byte)
             current.insert_at = next_line_start(data, last)
+        elif c.type == "setting" and c.has_error:
+            current = _recover_lines(current, c, data, doc)
         elif c.type == "setting":
             _setting(current, c, data)
         elif c.type == "comment":
