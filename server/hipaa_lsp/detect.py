@@ -227,7 +227,3 @@ def _by_content(name: str, parts: list[str], text: str) -> str | None:
         if re.search(r"(?m)^\s*\[(Unit|Service|Mount|Socket|Install)\]", text):
             return "systemd-unit"
     return None
-
-
-def kind_ids() -> list[str]:
-    return sorted(KINDS)

@@ -10,6 +10,16 @@ def citation_line(p: Paragraph, link: bool = True) -> str:
     return f"[{text}]({p.ecfr_url})" if link and p.ecfr_url else text
 
 
+def _nist(p: Paragraph) -> str:
+    """NIST SP 800-53 controls of the 800-66r2 crosswalk; others commonly used are labelled as such."""
+    parts = []
+    if p.nist_800_53:
+        parts.append("NIST SP 800-53: " + ", ".join(p.nist_800_53))
+    if p.nist_supplementary:
+        parts.append("supplementary, not in the crosswalk: " + ", ".join(p.nist_supplementary))
+    return (" — " + "; ".join(parts)) if parts else ""
+
+
 def rule_markdown(rule: Rule, rulebook: Rulebook, message: str | None = None, fix_title: str | None = None) -> str:
     lines = [f"### {rule.title}", "", f"`{rule.id}` · {rule.severity} · {rulebook.technologies[rule.technology].name}"]
     if message:
@@ -17,8 +27,7 @@ def rule_markdown(rule: Rule, rulebook: Rulebook, message: str | None = None, fi
     lines += ["", "**HIPAA Security Rule**", ""]
     for pid in rule.hipaa:
         p = rulebook.paragraphs[pid]
-        nist = ", ".join(p.nist_800_53)
-        lines.append(f"- {citation_line(p)}" + (f" — NIST SP 800-53: {nist}" if nist else ""))
+        lines.append(f"- {citation_line(p)}" + _nist(p))
     lines += ["", "**Why it matters for PHI**", "", rule.rationale, "", "**How to fix**", "", rule.remediation]
     if fix_title:
         lines += ["", f"Quick fix available: *{fix_title}*"]

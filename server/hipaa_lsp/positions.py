@@ -57,10 +57,6 @@ class LineIndex:
         self.starts = starts
         self.ends = ends  # end of each line's content, before its terminator
 
-    @property
-    def line_count(self) -> int:
-        return len(self.starts)
-
     def line_of(self, offset: int) -> int:
         return max(0, bisect_right(self.starts, offset) - 1)
 

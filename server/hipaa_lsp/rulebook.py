@@ -42,10 +42,6 @@ class Paragraph:
     nist_supplementary: tuple[str, ...]
     ecfr_url: str
 
-    @property
-    def citation(self) -> str:
-        return f"45 CFR § {self.id} {self.title} ({self.requirement})"
-
 
 @dataclass(frozen=True)
 class Fix:
