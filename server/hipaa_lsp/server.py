@@ -89,6 +89,7 @@ class HipaaLanguageServer(LanguageServer):
         self.pending: dict[str, asyncio.Task] = {}
         self.client_pulls = False
         self.client_has_configuration = False
+        self.fix_all_cache: dict[str, tuple[tuple[int, int], lsp.CodeAction | None]] = {}
 
     # ------------------------------------------------------------ encoding
 
@@ -162,6 +163,19 @@ class HipaaLanguageServer(LanguageServer):
     def findings_at(self, doc: OpenDocument, start: int, end: int) -> list[Finding]:
         doc.refresh()
         return [f for f in doc.findings if f.start <= end and start <= f.end]
+
+    def fix_all_action(self, doc: OpenDocument) -> lsp.CodeAction | None:
+        """The fix-all action, computed once per document version: editors ask for code actions
+        on every cursor move, and planning a thousand fixes each time would stall typing."""
+        doc.refresh()
+        cached = self.fix_all_cache.get(doc.uri)
+        if cached is not None and cached[0] == (doc.version, id(self.config)):
+            return cached[1]
+        plans = [p for p in (plan_fix(f, doc.data) for f in doc.findings) if p is not None and p.safe]
+        action = lsp.CodeAction(title=f"Apply all {len(plans)} hipaa-lsp fixes", kind=FIX_ALL_KIND,
+                                edit=_workspace_edit(self, doc, plans)) if plans else None
+        self.fix_all_cache[doc.uri] = ((doc.version, id(self.config)), action)
+        return action
 
     def apply_config(self, settings, source: str) -> None:
         config, problems = config_from(settings, self.config)
@@ -243,6 +257,7 @@ def create_server(rulebook: Rulebook | None = None) -> HipaaLanguageServer:
     def did_close(ls: HipaaLanguageServer, params: lsp.DidCloseTextDocumentParams):
         uri = params.text_document.uri
         ls.documents.pop(uri, None)
+        ls.fix_all_cache.pop(uri, None)
         task = ls.pending.pop(uri, None)
         if task is not None:
             task.cancel()
@@ -299,12 +314,9 @@ def create_server(rulebook: Rulebook | None = None) -> HipaaLanguageServer:
                     diagnostics=[d for d in params.context.diagnostics if d.code == f.rule.id] or None,
                     is_preferred=True, edit=_workspace_edit(ls, doc, [plan])))
         if wants_fix_all:
-            doc.refresh()
-            plans = [p for p in (plan_fix(f, doc.data) for f in doc.findings) if p is not None and p.safe]
-            if plans:
-                actions.append(lsp.CodeAction(
-                    title=f"Apply all {len(plans)} hipaa-lsp fixes", kind=FIX_ALL_KIND,
-                    edit=_workspace_edit(ls, doc, plans)))
+            fix_all = ls.fix_all_action(doc)
+            if fix_all is not None:
+                actions.append(fix_all)
         return actions
 
     @server.feature(lsp.SHUTDOWN)
