@@ -158,3 +158,19 @@ def test_fix_leaves_review_fixes_alone(tmp_path: Path):
     result = run("scan", "--fix", "--format", "json", str(tmp_path))
     codes = {f["ruleId"] for f in json.loads(result.stdout)["files"][0]["findings"]}
     assert rule.id in codes, f"{rule.id}'s review fix was applied unattended"
+
+
+@pytest.mark.parametrize("name,text,kind", [
+    ("users-prod", "# ACL\nuser default off\nuser app on #abc123 ~app:* +@read\n", "redis-acl"),
+    ("site.conf", "user nginx;\nevents {}\n", "nginx-conf"),
+    ("notes.conf", "user www-data\n", None),
+    ("deploy.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\n", "kubernetes"),
+    ("values.yaml", "replicaCount: 2\nimage: {repository: x}\n", None),
+    ("server.properties", "broker.id=0\nlisteners=PLAINTEXT://:9092\n", "kafka-properties"),
+    ("app.properties", "spring.datasource.url=jdbc:x\n", None),
+])
+def test_detection_by_content(tmp_path: Path, name, text, kind):
+    from hipaa_lsp.detect import detect_kind
+
+    found = detect_kind(str(tmp_path / name), text.encode())
+    assert (found.id if found else None) == kind

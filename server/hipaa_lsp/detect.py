@@ -116,6 +116,17 @@ _OTHER_SERVERS = re.compile(r"(?m)^\s*(ServerType|DefaultRoot|SQLConnectInfo|<An
 _NGINX_BLOCK = re.compile(r"(?m)^\s*(server|upstream|map|location|http|stream|events)\b[^\n;#<]*\{")
 
 
+_ACL_LINE = re.compile(r"user\s+[^\s;]+(\s+(on|off|nopass|resetpass|reset|allkeys|allchannels|allcommands|"
+                       r"nocommands|resetkeys|resetchannels|clearselectors|[><#!~%&+\-(]\S*))+")
+
+
+def _is_redis_acl(text: str) -> bool:
+    """Every setting line is a Redis ACL `user <name> <rules...>` line (and there is one)."""
+    lines = [line.strip() for line in text.splitlines()]
+    lines = [line for line in lines if line and not line.startswith("#")]
+    return bool(lines) and all(_ACL_LINE.fullmatch(line) for line in lines)
+
+
 def _base_name(path: str) -> str:
     name = PurePosixPath(path.replace("\\", "/")).name.lower()
     for suffix in _TEMPLATE_SUFFIXES:
@@ -200,6 +211,8 @@ def _by_content(name: str, parts: list[str], text: str) -> str | None:
         return None
     if suffix == ".tf":
         return "msk-terraform" if "aws_msk_configuration" in text else None
+    if suffix in (".conf", "", ".acl", ".users") and _is_redis_acl(text):
+        return "redis-acl"  # an ACL file named anything, as `aclfile` allows
     if suffix in (".conf", ""):
         for folder in reversed(parts):
             if folder in ("sites-available", "sites-enabled") and _NGINX_BLOCK.search(text):
