@@ -189,16 +189,16 @@ async def test_settings_change_takes_effect(client: LanguageClient):
     open_doc(client, uri, REDIS)
     assert by_code(await diagnostics(client, uri, 1), "REDIS-NET-001")
     client.set_configuration({"hipaaLsp": {"debounceMs": 0, "disabledRules": ["REDIS-NET-001"],
-                                           "severityOverrides": {"REDIS-TLS-001": "hint"}}})
+                                           "severityOverrides": {"REDIS-DUR-001": "hint"}}})
     client.diagnostics.pop(uri, None)
     client.workspace_did_change_configuration(lsp.DidChangeConfigurationParams(
         settings={"hipaaLsp": {"debounceMs": 0, "disabledRules": ["REDIS-NET-001"],
-                               "severityOverrides": {"REDIS-TLS-001": "hint"}}}))
+                               "severityOverrides": {"REDIS-DUR-001": "hint"}}}))
     await asyncio.sleep(0.3)
     diags = await diagnostics(client, uri)
     assert not by_code(diags, "REDIS-NET-001")
-    [tls] = by_code(diags, "REDIS-TLS-001")
-    assert tls.severity == lsp.DiagnosticSeverity.Hint
+    [durability] = by_code(diags, "REDIS-DUR-001")
+    assert durability.severity == lsp.DiagnosticSeverity.Hint
 
 
 async def test_close_clears_diagnostics(client: LanguageClient):

@@ -101,9 +101,9 @@ class OpenDocument:
         for i, seg in enumerate(self.segments):
             last = i == len(self.segments) - 1
             if seg.start <= change.start and (change.end < seg.end or (last and change.end <= seg.end)):
+                rs, re_ = change.start - seg.start, change.end - seg.start
                 if seg.tree is not None:
                     old = self.data[seg.start : seg.end]
-                    rs, re_ = change.start - seg.start, change.end - seg.start
                     new = old[:rs] + change.text + old[re_:]
                     seg.tree.edit(
                         start_byte=rs, old_end_byte=re_, new_end_byte=rs + len(change.text),
@@ -112,8 +112,7 @@ class OpenDocument:
                     )
                 seg.end += delta
                 seg.dirty = True
-                rs = change.start - seg.start
-                seg.edits.append((rs, rs + change.end - change.start, rs + len(change.text)))
+                seg.edits.append((rs, re_, rs + len(change.text)))
                 for later in self.segments[i + 1 :]:
                     later.move_to(later.start + delta)
                 return True

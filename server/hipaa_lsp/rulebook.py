@@ -103,9 +103,15 @@ class Rulebook:
     technologies: dict[str, Technology]
     rules: dict[str, Rule]
 
+    # (kind, dialect) -> rules; filled on first use, the rulebook never changes after loading.
+    _by_kind: dict[tuple[str, str], list[Rule]] = field(default_factory=dict, repr=False)
+
     def for_kind(self, kind: str, dialect: str = "") -> list[Rule]:
-        return [r for r in self.rules.values()
-                if kind in r.kinds and (not r.dialects or dialect in r.dialects)]
+        key = (kind, dialect)
+        if key not in self._by_kind:
+            self._by_kind[key] = [r for r in self.rules.values()
+                                  if kind in r.kinds and (not r.dialects or dialect in r.dialects)]
+        return self._by_kind[key]
 
 
 def rules_dir() -> FsPath:

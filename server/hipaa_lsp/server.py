@@ -312,7 +312,8 @@ def create_server(rulebook: Rulebook | None = None) -> HipaaLanguageServer:
                 actions.append(lsp.CodeAction(
                     title=f"{plan.title} ({f.rule.id})", kind=lsp.CodeActionKind.QuickFix,
                     diagnostics=[d for d in params.context.diagnostics if d.code == f.rule.id] or None,
-                    is_preferred=True, edit=_workspace_edit(ls, doc, [plan])))
+                    # A fix that needs review must not be applied by an editor's "auto fix".
+                    is_preferred=plan.safe, edit=_workspace_edit(ls, doc, [plan])))
         if wants_fix_all:
             fix_all = ls.fix_all_action(doc)
             if fix_all is not None:
