@@ -12,7 +12,9 @@ from hipaa_lsp.rulebook import load_rulebook
 
 from helpers import flagged_lines
 
-RULES = sorted(load_rulebook().rules.values(), key=lambda r: r.id)
+# Built-in rules are reported by the tool itself, not by the engine: their fixtures are the limit
+# and isolation tests (tests/test_limits.py, tests/test_worker_isolation.py).
+RULES = sorted((r for r in load_rulebook().rules.values() if not r.builtin), key=lambda r: r.id)
 
 
 @pytest.mark.parametrize("rule", RULES, ids=[r.id for r in RULES])

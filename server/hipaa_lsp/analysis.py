@@ -15,6 +15,7 @@ from .engine import Finding, evaluate
 from .formats.registry import FORMATS
 from .formats.treesitter import parser_for
 from .formats.yaml_format import split_documents
+from .limits import UNCHECKED_RULE, LimitHit, check_documents as check_document_count, check_lines, check_nesting, check_nodes, too_large
 from .model import Document, Reuse, Span
 from .positions import detect_newline
 from .rulebook import Rulebook
@@ -40,16 +41,27 @@ class Report:
     documents: list[Document] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
+    # Parts of the file that were not analysed, and why (reported by the built-in rule).
+    unchecked: list[LimitHit] = field(default_factory=list)
 
 
 def input_notice(data: bytes, config: Config) -> Notice | None:
-    """A reason not to analyse the file at all, or None."""
-    if len(data) > config.max_file_size_kb * 1024:
-        return Notice(f"hipaa-lsp: file is {len(data) // 1024} KB, over the {config.max_file_size_kb} KB limit "
-                      "(setting maxFileSizeKb); not checked.", 0, 0, "input-too-large")
+    """Binary content: not a configuration file after all, so a notice rather than a finding."""
     if b"\x00" in data[:8192]:
         return Notice("hipaa-lsp: binary content; not checked.", 0, 0, "input-binary")
     return None
+
+
+def file_limit(kind: Kind, data: bytes, config: Config, segment_count: int) -> LimitHit | None:
+    """A limit the whole file is over (size, line length, number of documents), or None."""
+    limits = config.limits
+    return (too_large(len(data), limits) or check_lines(data, limits)
+            or (check_document_count(segment_count, limits) if FORMATS[kind.format].multi_document else None))
+
+
+def segment_limit(kind: Kind, data: bytes, config: Config) -> LimitHit | None:
+    """A limit one segment is over before parsing (nesting depth), offsets relative to it."""
+    return check_nesting(kind.format, data, config.limits)
 
 
 def encoding_notice(data: bytes) -> Notice | None:
@@ -61,8 +73,14 @@ def encoding_notice(data: bytes) -> Notice | None:
     return None
 
 
+class LimitExceeded(Exception):
+    def __init__(self, hit: LimitHit):
+        super().__init__(hit.message)
+        self.hit = hit
+
+
 def parse_segment(kind: Kind, data: bytes, old_tree=None, previous: list[Document] | None = None,
-                  edit: tuple[int, int, int] | None = None):
+                  edit: tuple[int, int, int] | None = None, node_limit=None):
     """Parse one segment's bytes: (documents, tree-sitter tree or None).
 
     With the edited `old_tree`, tree-sitter re-parses incrementally; with the `previous` documents
@@ -73,6 +91,10 @@ def parse_segment(kind: Kind, data: bytes, old_tree=None, previous: list[Documen
         return fmt.build(data), None
     parser = parser_for(fmt.language)
     tree = parser.parse(data, old_tree) if old_tree is not None else parser.parse(data)
+    if node_limit is not None:
+        hit = check_nodes(tree.root_node.descendant_count, node_limit)
+        if hit is not None:
+            raise LimitExceeded(hit)
     if fmt.reuses and old_tree is not None and previous and len(previous) == 1 and edit is not None:
         changed = [(r.start_byte, r.end_byte) for r in old_tree.changed_ranges(tree)]
         changed.append((edit[0], edit[2]))
@@ -127,21 +149,40 @@ def analyze(path: str, data: bytes, rulebook: Rulebook, config: Config, kind: Ki
     if stop is not None:
         report.notices.append(stop)
         return report
+    bounds = segments(kind, data)
+    limit = file_limit(kind, data, config, len(bounds))
+    if limit is not None:
+        report.unchecked.append(limit)
+        return report
     enc = encoding_notice(data)
     if enc is not None:
         report.notices.append(enc)
     newline = detect_newline(data)
-    try:
-        for start, end in segments(kind, data):
-            docs, _ = parse_segment(kind, data[start:end])
+    for start, end in bounds:
+        own = data[start:end]
+        try:
+            hit = segment_limit(kind, own, config)
+            if hit is not None:
+                raise LimitExceeded(hit)
+            docs, _ = parse_segment(kind, own, node_limit=config.limits)
             stamp(docs, kind, start, newline)
+            report.findings.extend(check_documents(docs, data, rulebook, config))
             report.documents.extend(docs)
-        report.findings = check_documents(report.documents, data, rulebook, config)
-    except RecursionError:
-        report.documents, report.findings = [], []
-        report.notices.append(Notice("hipaa-lsp: file is nested too deeply to check.", 0, 0, "input-too-deep"))
+        except LimitExceeded as exc:
+            report.unchecked.append(exc.hit.moved(start))
+        except RecursionError:
+            report.unchecked.append(nesting_recursion(start))
     report.notices.extend(problem_notices(report.documents))
     return report
+
+
+def unchecked_message(rulebook: Rulebook, hit: LimitHit) -> str:
+    return rulebook.rules[UNCHECKED_RULE].message.replace("{reason}", hit.reason())
+
+
+def nesting_recursion(start: int) -> LimitHit:
+    # A builder hit Python's recursion limit: as good as over the nesting limit.
+    return LimitHit("maxNestingDepth", "nesting is too deep to read", start, start)
 
 
 __all__ = ["Notice", "Report", "analyze", "Span"]

@@ -6,7 +6,6 @@ Exit codes of `scan`: 0 no findings, 1 findings, 2 usage or internal error.
 from __future__ import annotations
 
 import argparse
-import fnmatch
 import json
 import logging
 import os
@@ -15,12 +14,7 @@ from pathlib import Path
 
 from . import __version__
 from .config import Config, config_from
-
-# Folders never worth scanning: dependencies, caches, VCS internals.
-DEFAULT_EXCLUDES = (".git/", ".hg/", ".svn/", "node_modules/", ".venv/", "venv/", "__pycache__/",
-                    ".tox/", ".mypy_cache/", ".pytest_cache/", "dist/", "build/")
-IGNORE_FILE = ".hipaa-lspignore"
-
+from .file_walk import IGNORE_FILE
 
 class UsageError(Exception):
     pass
@@ -50,6 +44,8 @@ def _parser() -> argparse.ArgumentParser:
     scan.add_argument("--kind", action="append", default=[], metavar="GLOB=KIND",
                       help="treat files matching GLOB as KIND (see `hipaa-lsp rules --kinds`)")
     scan.add_argument("--no-color", action="store_true", help="plain text output")
+    scan.add_argument("--jobs", "-j", type=int, default=0, metavar="N",
+                      help="analysis processes (default: one per CPU core)")
 
     rules = sub.add_parser("rules", help="list the rules")
     rules.add_argument("--format", choices=["text", "json", "markdown", "coverage", "mapping"], default="text")
@@ -128,156 +124,83 @@ def _load_config(args) -> Config:
         if kind not in KINDS:
             raise UsageError(f"unknown kind {kind!r}; see `hipaa-lsp rules --kinds`")
         associations[glob] = kind
-    return Config(debounce_ms=config.debounce_ms, disabled_rules=config.disabled_rules | set(args.disable),
-                  severity_overrides=config.severity_overrides, max_file_size_kb=config.max_file_size_kb,
-                  file_associations=associations, product_versions=config.product_versions)
+    from dataclasses import replace
 
-
-def _ignore_patterns(root: Path, extra: list[str]) -> list[str]:
-    patterns = list(DEFAULT_EXCLUDES) + list(extra)
-    ignore = root / IGNORE_FILE
-    if ignore.is_file():
-        for line in ignore.read_text(errors="replace").splitlines():
-            line = line.strip()
-            if line and not line.startswith("#"):
-                patterns.append(line)
-    return patterns
-
-
-def _ignored(rel: str, is_dir: bool, patterns: list[str]) -> bool:
-    name = rel.rsplit("/", 1)[-1]
-    for pattern in patterns:
-        dir_only = pattern.endswith("/")
-        pat = pattern.rstrip("/")
-        if dir_only and not is_dir:
-            continue
-        if pat.startswith("/"):
-            if fnmatch.fnmatch(rel, pat[1:]):
-                return True
-        elif fnmatch.fnmatch(name, pat) or fnmatch.fnmatch(rel, pat) or fnmatch.fnmatch(rel, "*/" + pat):
-            return True
-    return False
-
-
-def collect_files(paths: list[str], excludes: list[str]) -> list[Path]:
-    files: list[Path] = []
-    for raw in paths:
-        p = Path(raw)
-        if p.is_file():
-            files.append(p)
-            continue
-        if not p.is_dir():
-            raise UsageError(f"no such file or folder: {raw}")
-        patterns = _ignore_patterns(p, excludes)
-        for dirpath, dirnames, filenames in os.walk(p, followlinks=False):
-            rel_dir = Path(dirpath).relative_to(p).as_posix()
-            rel_dir = "" if rel_dir == "." else rel_dir + "/"
-            dirnames[:] = sorted(d for d in dirnames if not _ignored(rel_dir + d, True, patterns))
-            for name in sorted(filenames):
-                full = Path(dirpath) / name
-                if not full.is_symlink() and not _ignored(rel_dir + name, False, patterns):
-                    files.append(full)
-    return files
+    return replace(config, disabled_rules=config.disabled_rules | set(args.disable), file_associations=associations)
 
 
 def _scan(args) -> int:
-    from .analysis import analyze
-    from .fixes import apply_edits, plan_fix
+    from .file_walk import MissingPath, collect_files
+    from .reports import json_report, text_report
     from .rulebook import load_rulebook
+    from .worker_pool import ScanPool
 
     config = _load_config(args)
     rulebook = load_rulebook()
     unknown = sorted(r for r in config.disabled_rules if r not in rulebook.rules)
     if unknown:
         print(f"hipaa-lsp: unknown rule ids in --disable/disabledRules: {', '.join(unknown)}", file=sys.stderr)
-    reports = []
-    for path in collect_files(args.paths, args.exclude):
+    try:
+        walk = collect_files(args.paths, args.exclude)
+    except MissingPath as exc:
+        raise UsageError(str(exc)) from None
+    for path, why in walk.problems:
+        print(f"hipaa-lsp: {_shown(path)}: {why}", file=sys.stderr)
+    results = []
+    if walk.files:
+        jobs = args.jobs if args.jobs > 0 else (os.cpu_count() or 1)
+        pool = ScanPool(min(jobs, len(walk.files)), logging.getLogger("hipaa_lsp").getEffectiveLevel())
         try:
-            data = path.read_bytes()
-        except OSError as exc:
-            print(f"hipaa-lsp: cannot read {path}: {exc}", file=sys.stderr)
-            continue
-        report = analyze(str(path), data, rulebook, config)
-        if report.kind is None:
-            continue
-        if args.fix and report.findings:
-            edits = [e for f in report.findings if (plan := plan_fix(f, data)) and plan.safe for e in plan.edits]
-            if edits:
-                fixed = apply_edits(data, edits)
-                if fixed != data:
-                    path.write_bytes(fixed)
-                    report = analyze(str(path), fixed, rulebook, config)
-        reports.append(report)
-    output = _render(args.format, reports, rulebook, config, color=not args.no_color and not args.output
-                     and sys.stdout.isatty())
+            timeout = config.limits.analysis_timeout_ms / 1000
+            tasks = [("scan_file", (path, config, args.fix)) for path in walk.files]
+            for (_, (path, _, _)), outcome in pool.run(tasks, timeout):
+                result = _outcome(path, outcome, rulebook)
+                if result is not None:
+                    results.append(result)
+        finally:
+            pool.close()
+    results.sort(key=lambda r: os.fsencode(r.path))
+    for r in results:
+        if r.fix_outcome and r.fix_outcome.startswith("left alone"):
+            print(f"hipaa-lsp: --fix: {_shown(r.path)}: {r.fix_outcome}", file=sys.stderr)
+    if args.format == "sarif":
+        from .sarif import to_sarif
+
+        output = json.dumps(to_sarif(results, rulebook, Path.cwd(), config.severity_overrides), indent=2) + "\n"
+    elif args.format == "json":
+        output = json.dumps(json_report(results, rulebook, config, Path.cwd(), walk.problems), indent=2) + "\n"
+    else:
+        color = not args.no_color and not args.output and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        output = text_report(results, rulebook, config, color, walk.problems)
     if args.output:
         Path(args.output).write_text(output, encoding="utf-8")
     else:
         sys.stdout.write(output)
-    return 1 if any(r.findings for r in reports) else 0
+    return 1 if any(r.findings for r in results) else 0
 
 
-def _render(fmt: str, reports, rulebook, config: Config, color: bool) -> str:
-    if fmt == "sarif":
-        from .sarif import to_sarif
+def _shown(path: str) -> str:
+    from .results import display_path
 
-        return json.dumps(to_sarif(reports, rulebook, Path.cwd(), config.severity_overrides), indent=2) + "\n"
-    if fmt == "json":
-        return json.dumps(_json_report(reports, rulebook, config), indent=2) + "\n"
-    return _text_report(reports, rulebook, config, color)
+    return display_path(path)
 
 
-def _json_report(reports, rulebook, config: Config) -> dict:
-    from .fixes import plan_fix
-    from .positions import UTF16, LineIndex
+def _outcome(path: str, outcome, rulebook):
+    """A worker's answer for one file as a result; a lost worker becomes the built-in finding."""
+    from .limits import UNCHECKED_RULE
+    from .results import FileResult, FindingRecord, Pos
+    from .worker_pool import WorkerFailed, WorkerLost
 
-    files = []
-    for r in reports:
-        index = LineIndex(r.data)
-        findings = []
-        for f in sorted(r.findings, key=lambda f: f.start):
-            s, e = index.position(f.start, UTF16), index.position(f.end, UTF16)
-            findings.append({
-                "ruleId": f.rule.id, "title": f.rule.title,
-                "severity": config.severity_overrides.get(f.rule.id, f.rule.severity),
-                "message": f.message,
-                "range": {"start": {"line": s.line + 1, "column": s.character + 1},
-                          "end": {"line": e.line + 1, "column": e.character + 1}},
-                "hipaa": [{"id": p, "title": rulebook.paragraphs[p].title,
-                           "requirement": rulebook.paragraphs[p].requirement} for p in f.rule.hipaa],
-                "fixable": plan_fix(f, r.data) is not None,
-            })
-        files.append({"path": r.path, "kind": r.kind.id if r.kind else None,
-                      "notices": [n.message for n in r.notices], "findings": findings})
-    total = sum(len(f["findings"]) for f in files)
-    return {"tool": "hipaa-lsp", "version": __version__, "files": files,
-            "summary": {"files": len(files), "findings": total}}
-
-
-def _text_report(reports, rulebook, config: Config, color: bool) -> str:
-    from .positions import UTF32, LineIndex
-
-    paint = {"error": "\033[31m", "warning": "\033[33m", "information": "\033[36m", "hint": "\033[2m"}
-    out = []
-    counts: dict[str, int] = {}
-    for r in reports:
-        index = LineIndex(r.data)
-        for n in r.notices:
-            pos = index.position(n.start, UTF32)
-            out.append(f"{r.path}:{pos.line + 1}:{pos.character + 1}: note {n.message}")
-        for f in sorted(r.findings, key=lambda f: f.start):
-            severity = config.severity_overrides.get(f.rule.id, f.rule.severity)
-            counts[severity] = counts.get(severity, 0) + 1
-            pos = index.position(f.start, UTF32)
-            label = f"{paint[severity]}{severity}\033[0m" if color else severity
-            out.append(f"{r.path}:{pos.line + 1}:{pos.character + 1}: {label} {f.rule.id} {f.message}")
-            for pid in f.rule.hipaa:
-                p = rulebook.paragraphs[pid]
-                out.append(f"    HIPAA 45 CFR § {p.id} {p.title} ({p.requirement})")
-    total = sum(counts.values())
-    summary = ", ".join(f"{counts[s]} {s}" for s in ("error", "warning", "information", "hint") if s in counts)
-    out.append(f"\n{len(reports)} configuration files checked, {total} findings" + (f" ({summary})" if summary else "") + ".")
-    return "\n".join(out) + "\n"
+    if isinstance(outcome, WorkerLost):
+        message = rulebook.rules[UNCHECKED_RULE].message.replace(
+            "{reason}", f"{outcome} (setting analysisTimeoutMs)" if outcome.timed_out else str(outcome))
+        return FileResult(path, None, [FindingRecord(UNCHECKED_RULE, message, Pos(0, 0, 0), Pos(0, 0, 0),
+                                                     "worker-lost")])
+    if isinstance(outcome, WorkerFailed):
+        message = rulebook.rules[UNCHECKED_RULE].message.replace("{reason}", f"internal error ({outcome})")
+        return FileResult(path, None, [FindingRecord(UNCHECKED_RULE, message, Pos(0, 0, 0), Pos(0, 0, 0),
+                                                     "worker-failed")])
+    return outcome
 
 
 # ------------------------------------------------------------------------------------ rules, explain

@@ -8,6 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from .limits import SETTINGS as LIMIT_SETTINGS
+from .limits import Limits
+
 SEVERITY_NAMES = ("error", "warning", "information", "hint")
 
 
@@ -16,7 +19,7 @@ class Config:
     debounce_ms: int = 150
     disabled_rules: frozenset[str] = frozenset()
     severity_overrides: dict[str, str] = field(default_factory=dict)
-    max_file_size_kb: int = 2048
+    limits: Limits = field(default_factory=Limits)
     # glob -> file kind id, for files whose names say nothing (e.g. "deploy/*.yaml": "kubernetes").
     file_associations: dict[str, str] = field(default_factory=dict)
     # technology -> product version, for defaults that changed between versions ("postgresql": "13").
@@ -56,12 +59,16 @@ def config_from(data: Any, base: Config | None = None) -> tuple[Config, list[str
             changes["severity_overrides"] = {k: s.lower() for k, s in good.items()}
         else:
             problems.append("severityOverrides must be an object of rule id -> severity")
-    if "maxFileSizeKb" in data:
-        v = data["maxFileSizeKb"]
-        if isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0:
-            changes["max_file_size_kb"] = int(v)
-        else:
-            problems.append(f"maxFileSizeKb must be a positive number, got {v!r}")
+    limit_changes = {}
+    for key, (attr, low, high) in LIMIT_SETTINGS.items():
+        if key in data:
+            v = data[key]
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and low <= v <= high:
+                limit_changes[attr] = int(v)
+            else:
+                problems.append(f"{key} must be a number from {low} to {high}, got {v!r}")
+    if limit_changes:
+        changes["limits"] = replace(config.limits, **limit_changes)
     for key, attr in (("fileAssociations", "file_associations"), ("productVersions", "product_versions")):
         if key in data:
             v = data[key]

@@ -8,8 +8,10 @@ moved to the segment's current line afterwards.
 
 from __future__ import annotations
 
+from .analysis import unchecked_message
 from .config import Config
 from .document_store import OpenDocument
+from .limits import UNCHECKED_RULE
 from .positions import LineIndex
 from .rulebook import Rulebook
 
@@ -29,6 +31,13 @@ def diagnostics(doc: OpenDocument, encoding: str, config: Config, rulebook: Rule
         s, e = index.position(notice.start, encoding), index.position(notice.end, encoding)
         out.append({"range": _range(s.line, s.character, e.line, e.character), "message": notice.message,
                     "severity": SEVERITY["information"], "source": SOURCE, "code": notice.code})
+    if UNCHECKED_RULE not in config.disabled_rules:
+        severity = SEVERITY[config.severity_overrides.get(UNCHECKED_RULE, "error")]
+        for hit in doc.unchecked:
+            s, e = index.position(hit.start, encoding), index.position(hit.end, encoding)
+            out.append({"range": _range(s.line, s.character, e.line, e.character),
+                        "message": unchecked_message(rulebook, hit), "severity": severity, "source": SOURCE,
+                        "code": UNCHECKED_RULE, "data": {"ruleId": UNCHECKED_RULE, "fixable": False}})
     key = (encoding, id(config))
     for seg in doc.segments:
         converted = seg.views.get(key)

@@ -11,11 +11,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from .analysis import (Notice, check_documents, encoding_notice, input_notice, parse_segment,
-                       problem_notices, segments, stamp)
+from .analysis import (LimitExceeded, Notice, check_documents, encoding_notice, file_limit, input_notice,
+                       nesting_recursion, parse_segment, problem_notices, segment_limit, segments, stamp)
 from .config import Config
 from .detect import Kind
 from .engine import Finding
+from .limits import LimitHit
 from .model import Document
 from .positions import LineIndex, detect_newline, ts_point
 from .rulebook import Rulebook
@@ -37,6 +38,8 @@ class Segment:
     views: dict = field(default_factory=dict)
     # Edits (start, old end, new end; segment-relative) since the last analysis.
     edits: list[tuple[int, int, int]] = field(default_factory=list)
+    # The limit that stopped this segment's analysis (segment-relative offsets), if any.
+    stop: LimitHit | None = None
 
     def move_to(self, start: int) -> None:
         delta = start - self.start
@@ -68,6 +71,7 @@ class OpenDocument:
         self._index: LineIndex | None = None
         self.segments: list[Segment] = []
         self.notices: list[Notice] = []
+        self.file_stop: LimitHit | None = None
         self._rebuild_segments()
 
     # ------------------------------------------------------------------ text
@@ -138,32 +142,47 @@ class OpenDocument:
     def refresh(self) -> None:
         """Parse and check whatever is out of date."""
         self.notices = []
+        self.file_stop = None
         if self.kind is None:
             return
         stop = input_notice(self.data, self.config)
-        if stop is not None:
-            self.notices.append(stop)
+        self.file_stop = file_limit(self.kind, self.data, self.config, len(self.segments)) if stop is None else None
+        if stop is not None or self.file_stop is not None:
+            if stop is not None:
+                self.notices.append(stop)
             for seg in self.segments:
-                seg.documents, seg.findings, seg.dirty = [], [], True
+                seg.documents, seg.findings, seg.dirty, seg.stop = [], [], True, None
             return
         enc = encoding_notice(self.data)
         if enc is not None:
             self.notices.append(enc)
         newline = detect_newline(self.data)
-        try:
-            for seg in self.segments:
-                if seg.dirty:
+        for seg in self.segments:
+            if seg.dirty:
+                try:
                     self._analyze_segment(seg, newline)
-        except RecursionError:
-            for seg in self.segments:
-                seg.documents, seg.findings, seg.dirty = [], [], True
-            self.notices.append(Notice("hipaa-lsp: file is nested too deeply to check.", 0, 0, "input-too-deep"))
+                except (LimitExceeded, RecursionError) as exc:
+                    seg.documents, seg.findings, seg.tree = [], [], None
+                    seg.stop = exc.hit if isinstance(exc, LimitExceeded) else nesting_recursion(0)
+                    seg.dirty, seg.edits, seg.views = False, [], {}
+                    seg.source = self.data[seg.start : seg.end]
         self.notices.extend(problem_notices(self.documents))
+
+    @property
+    def unchecked(self) -> list[LimitHit]:
+        """What was not analysed: the whole file, or segments, in absolute offsets."""
+        if self.file_stop is not None:
+            return [self.file_stop]
+        return [seg.stop.moved(seg.start) for seg in self.segments if seg.stop is not None]
 
     def _analyze_segment(self, seg: Segment, newline: str) -> None:
         own = self.data[seg.start : seg.end]
+        seg.stop = None
+        hit = segment_limit(self.kind, own, self.config)
+        if hit is not None:
+            raise LimitExceeded(hit)
         edit = seg.edits[0] if len(seg.edits) == 1 else None
-        documents, tree = parse_segment(self.kind, own, seg.tree, seg.documents, edit)
+        documents, tree = parse_segment(self.kind, own, seg.tree, seg.documents, edit, node_limit=self.config.limits)
         seg.edits = []
         seg.tree = tree
         seg.inner = [d.base for d in documents]

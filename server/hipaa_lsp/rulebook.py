@@ -85,6 +85,8 @@ class Rule:
     # Where a finding is reported when it differs from the settings the check looked at.
     report: Path | None = None
     source_file: str = ""
+    # Reported by the tool itself (a file it could not analyse), never evaluated by the engine.
+    builtin: bool = False
 
 
 @dataclass
@@ -110,7 +112,7 @@ class Rulebook:
         key = (kind, dialect)
         if key not in self._by_kind:
             self._by_kind[key] = [r for r in self.rules.values()
-                                  if kind in r.kinds and (not r.dialects or dialect in r.dialects)]
+                                  if not r.builtin and kind in r.kinds and (not r.dialects or dialect in r.dialects)]
         return self._by_kind[key]
 
 
@@ -191,7 +193,7 @@ def _load_technology(file: FsPath, paragraphs: dict[str, Paragraph]) -> Technolo
 
 _RULE_KEYS = {
     "id", "title", "severity", "hipaa", "check", "message", "rationale", "remediation", "scope", "when",
-    "kinds", "dialects", "fix", "secret", "references", "examples", "report",
+    "kinds", "dialects", "fix", "secret", "references", "examples", "report", "builtin",
 }
 
 
@@ -203,8 +205,9 @@ def _load_rule(spec: Any, tech: Technology, file: FsPath, paragraphs: dict[str, 
     unknown = set(spec) - _RULE_KEYS
     if unknown:
         raise RuleError(f"{where}: unknown keys {sorted(unknown)}")
+    builtin = bool(spec.get("builtin", False))
     for key in ("id", "title", "severity", "hipaa", "check", "message", "rationale", "remediation"):
-        if not spec.get(key):
+        if not spec.get(key) and not (builtin and key == "check"):
             raise RuleError(f"{where}: missing '{key}'")
     if not _ID.match(rid):
         raise RuleError(f"{where}: id must look like TECH-AREA-001")
@@ -214,14 +217,15 @@ def _load_rule(spec: Any, tech: Technology, file: FsPath, paragraphs: dict[str, 
     for pid in hipaa:
         if pid not in paragraphs:
             raise RuleError(f"{where}: cites unknown HIPAA paragraph {pid!r}")
-    kinds = tuple(spec.get("kinds") or tech.kinds)
+    kinds = tuple(spec.get("kinds") or tech.kinds or (tuple(KINDS) if builtin else ()))
     if not kinds:
         raise RuleError(f"{where}: no file kinds (set 'kinds' on the rule or the file)")
     for k in kinds:
         if k not in KINDS:
             raise RuleError(f"{where}: unknown file kind {k!r}")
     try:
-        check = compile_check(spec["check"], f"{where}: check")
+        check = compile_check(spec["check"], f"{where}: check") if not builtin else compile_check(
+            {"setting": "-", "absent": True}, f"{where}: check")
         when = compile_check(spec["when"], f"{where}: when") if spec.get("when") else None
         scopes = spec.get("scope") or []
         scope = tuple(compile_path(s) for s in ([scopes] if isinstance(scopes, str) else scopes))
@@ -236,6 +240,7 @@ def _load_rule(spec: Any, tech: Technology, file: FsPath, paragraphs: dict[str, 
         remediation=" ".join(spec["remediation"].split()), scope=scope, when=when,
         dialects=tuple(spec.get("dialects") or ()), fix=fix, secret=bool(spec.get("secret", False)),
         references=tuple(spec.get("references") or ()), examples=examples, report=report, source_file=file.name,
+        builtin=builtin,
     )
 
 

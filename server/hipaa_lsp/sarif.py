@@ -2,18 +2,18 @@
 
 Rules carry their HIPAA paragraphs as `properties.tags` and as relationships to a HIPAA taxonomy
 (`runs[].taxonomies`); results carry exact regions (UTF-16 columns), `fixes` where a fix exists, and
-`partialFingerprints` that survive unrelated edits (rule, file, the flagged line's text, occurrence).
+`partialFingerprints` (`hipaaLsp/v2`: rule, relative path, setting path, occurrence; never a value
+or a line, so they survive inserted lines and reveal nothing). Paths that are not valid UTF-8 are
+percent-encoded bytes, as URIs require.
 """
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from . import __version__
-from .analysis import Report
-from .fixes import plan_fix
-from .positions import UTF16, LineIndex
+from .reports import relative
+from .results import FileResult, Pos, uri_path, fingerprint, with_occurrences
 from .rulebook import Rule, Rulebook
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -49,56 +49,50 @@ def _rule_descriptor(rule: Rule, rulebook: Rulebook) -> dict:
     }
 
 
-def _region(index: LineIndex, start: int, end: int) -> dict:
-    s, e = index.position(start, UTF16), index.position(end, UTF16)
-    return {"startLine": s.line + 1, "startColumn": s.character + 1, "endLine": e.line + 1,
-            "endColumn": e.character + 1}
+def _region(start: Pos, end: Pos) -> dict:
+    return {"startLine": start.line + 1, "startColumn": start.utf16 + 1, "endLine": end.line + 1,
+            "endColumn": end.utf16 + 1}
 
 
 def _uri(path: str, base: Path) -> str:
-    p = Path(path).resolve()
-    try:
-        return p.relative_to(base).as_posix()
-    except ValueError:
-        return p.as_uri()
+    rel = relative(path, base)
+    if rel != path or not Path(path).is_absolute():
+        return uri_path(rel)
+    return Path(path).resolve().as_uri()
 
 
-def to_sarif(reports: list[Report], rulebook: Rulebook, base: Path, severity_overrides: dict[str, str] | None = None) -> dict:
+def to_sarif(results: list[FileResult], rulebook: Rulebook, base: Path,
+             severity_overrides: dict[str, str] | None = None) -> dict:
     severity_overrides = severity_overrides or {}
     rules = sorted(rulebook.rules.values(), key=lambda r: r.id)
     rule_index = {r.id: i for i, r in enumerate(rules)}
     used_paragraphs = sorted({p for r in rules for p in r.hipaa})
-    results = []
-    for report in reports:
-        index = LineIndex(report.data)
+    sarif_results = []
+    for report in results:
         uri = _uri(report.path, base)
-        seen: dict[str, int] = {}
-        for f in sorted(report.findings, key=lambda f: (f.start, f.rule.id)):
-            line_text = index.line_text(index.line_of(f.start)).strip()
-            key = f"{f.rule.id}|{uri}|{line_text.decode('utf-8', 'replace')}"
-            seen[key] = seen.get(key, 0) + 1
-            fingerprint = hashlib.sha256(f"{key}|{seen[key]}".encode()).hexdigest()[:32]
+        rel = relative(report.path, base)
+        for f, occurrence in with_occurrences(report.findings):
+            rule = rulebook.rules[f.rule_id]
             location = {"physicalLocation": {"artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"},
-                                             "region": _region(index, f.start, f.end)}}
+                                             "region": _region(f.start, f.end)}}
             result = {
-                "ruleId": f.rule.id,
-                "ruleIndex": rule_index[f.rule.id],
-                "level": _LEVEL[severity_overrides.get(f.rule.id, f.rule.severity)],
+                "ruleId": f.rule_id,
+                "ruleIndex": rule_index[f.rule_id],
+                "level": _LEVEL[severity_overrides.get(f.rule_id, rule.severity)],
                 "message": {"text": f.message},
                 "locations": [location],
-                "partialFingerprints": {"hipaaLsp/v1": fingerprint},
+                "partialFingerprints": {"hipaaLsp/v2": fingerprint(f.rule_id, rel, f.key, occurrence)},
             }
-            plan = plan_fix(f, report.data)
-            if plan is not None:
+            if f.fix is not None:
                 result["fixes"] = [{
-                    "description": {"text": plan.title},
+                    "description": {"text": f.fix.title},
                     "artifactChanges": [{
                         "artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"},
-                        "replacements": [{"deletedRegion": _region(index, e.start, e.end),
-                                          "insertedContent": {"text": e.text}} for e in plan.edits],
+                        "replacements": [{"deletedRegion": _region(e.start, e.end),
+                                          "insertedContent": {"text": e.text}} for e in f.fix.edits],
                     }],
                 }]
-            results.append(result)
+            sarif_results.append(result)
     return {
         "$schema": SCHEMA,
         "version": "2.1.0",
@@ -126,6 +120,6 @@ def to_sarif(reports: list[Report], rulebook: Rulebook, base: Path, severity_ove
             "originalUriBaseIds": {"%SRCROOT%": {"uri": base.resolve().as_uri() + "/"}},
             "columnKind": "utf16CodeUnits",
             "invocations": [{"executionSuccessful": True}],
-            "results": results,
+            "results": sarif_results,
         }],
     }

@@ -1,8 +1,10 @@
-"""The language server: LSP messages in, diagnostics / hovers / code actions out.
+"""The language server's front process: LSP in and out, document texts, and nothing that can hang.
 
-The protocol layer is thin: documents live in `document_store`, analysis in `engine`, fixes in
-`fixes`, texts in `explain`. Every handler catches its own failures, logs them and answers with
-an empty result, so one bad file or request never takes the server down.
+All parsing and checking happens in analysis worker processes (`analysis_worker.py`), reached
+through `lanes.py`. This process keeps every open document's text, so it can kill a worker that
+runs over its time budget or crashes, start a new one and replay the texts; the document that
+caused it is reported by the built-in rule HLSP-UNCHECKED-001 until its text changes. Every handler
+catches its own failures, logs them (without message bodies) and answers with an empty result.
 """
 
 from __future__ import annotations
@@ -20,19 +22,16 @@ from pygls.protocol.json_rpc import ResponseErrorMessage
 
 from . import __version__
 from .config import Config, config_from
-from .detect import detect_kind
 from .diagnostics import SOURCE
-from .diagnostics import diagnostics as diagnostic_dicts
-from .document_store import Change, OpenDocument
-from .engine import Finding
-from .explain import rule_markdown
-from .fixes import FixPlan, plan_fix
+from .lanes import Cancelled, Lanes
+from .limits import UNCHECKED_RULE
 from .positions import UTF8, UTF16, UTF32, LineIndex
-from .rulebook import Rulebook, load_rulebook
+from .worker_pool import WorkerFailed, WorkerLost
 
 log = logging.getLogger("hipaa_lsp")
 
 FIX_ALL_KIND = "source.fixAll.hipaa-lsp"
+_SEVERITY = {"error": 1, "warning": 2, "information": 3, "hint": 4}
 
 
 def _safe(default=None):
@@ -79,17 +78,35 @@ class HipaaProtocol(LanguageServerProtocol):
             raise
 
 
+class FrontDocument:
+    """What the front keeps of an open document: its text and where its analysis lives."""
+
+    __slots__ = ("uri", "path", "version", "data", "lane", "failed", "_index")
+
+    def __init__(self, uri: str, path: str, data: bytes, version: int, lane: str):
+        self.uri, self.path, self.data, self.version, self.lane = uri, path, data, version, lane
+        # (version, reason) of an analysis that was stopped (time budget, crash): not retried
+        # until the text changes.
+        self.failed: tuple[int, str] | None = None
+        self._index: LineIndex | None = None
+
+    @property
+    def index(self) -> LineIndex:
+        if self._index is None or self._index.data is not self.data:
+            self._index = LineIndex(self.data)
+        return self._index
+
+
 class HipaaLanguageServer(LanguageServer):
-    def __init__(self, rulebook: Rulebook | None = None):
+    def __init__(self):
         super().__init__("hipaa-lsp", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental,
                          protocol_cls=HipaaProtocol)
-        self.rulebook = rulebook or load_rulebook()
         self.config = Config()
-        self.documents: dict[str, OpenDocument] = {}
+        self.documents: dict[str, FrontDocument] = {}
         self.pending: dict[str, asyncio.Task] = {}
         self.client_pulls = False
         self.client_has_configuration = False
-        self.fix_all_cache: dict[str, tuple[tuple[int, int], lsp.CodeAction | None]] = {}
+        self.lanes = Lanes(logging.getLogger("hipaa_lsp").getEffectiveLevel())
 
     # ------------------------------------------------------------ encoding
 
@@ -105,32 +122,96 @@ class HipaaLanguageServer(LanguageServer):
         except RuntimeError:
             return False
 
-    def to_range(self, index: LineIndex, start: int, end: int) -> lsp.Range:
-        s, e = index.position(start, self.encoding), index.position(end, self.encoding)
-        return lsp.Range(lsp.Position(s.line, s.character), lsp.Position(e.line, e.character))
-
-    def to_offset(self, index: LineIndex, pos: lsp.Position) -> int:
-        return index.offset(pos.line, pos.character, self.encoding)
-
     # ------------------------------------------------------------ documents
 
-    def open(self, uri: str, text: str, version: int) -> OpenDocument:
-        path = uri_to_path(uri)
+    def open(self, uri: str, text: str, version: int) -> FrontDocument:
         # A lone surrogate sent by a client becomes "?": one UTF-16 unit, like the original.
         data = text.encode("utf-8", errors="replace")
-        kind = detect_kind(path, data[:65536], self.config.file_associations)
-        doc = OpenDocument(uri, path, data, version, kind, self.rulebook, self.config)
+        doc = FrontDocument(uri, uri_to_path(uri), data, version, self.lanes.lane_for_size(len(data)))
         self.documents[uri] = doc
+        self.lanes.open(doc.lane, uri, doc.path, data, version)
         return doc
 
-    def diagnostics(self, doc: OpenDocument) -> list[dict]:
-        return diagnostic_dicts(doc, self.encoding, self.config, self.rulebook)
+    def change(self, doc: FrontDocument, content_changes, version: int) -> None:
+        changes: list[tuple[int, int, bytes]] = []
+        data = doc.data
+        whole = None
+        for change in content_changes:
+            text = change.text.encode("utf-8", "replace")
+            if isinstance(change, lsp.TextDocumentContentChangePartial) and change.range is not None:
+                # Each change's range is in the text left by the previous change.
+                index = LineIndex(data) if data is not doc.data else doc.index
+                start = index.offset(change.range.start.line, change.range.start.character, self.encoding)
+                end = max(start, index.offset(change.range.end.line, change.range.end.character, self.encoding))
+                data = data[:start] + text + data[end:]
+                changes.append((start, end, text))
+            else:
+                data, changes, whole = text, [], text
+        doc.data, doc.version, doc.failed = data, version, None
+        # A newer text makes an older analysis still running in the heavy lane worthless.
+        self.lanes.cancel_stale(doc.lane, doc.uri)
+        if whole is not None and not changes:
+            self.lanes.replace(doc.lane, doc.uri, data, version)
+        else:
+            if whole is not None:  # a full text, then ranges in that text
+                self.lanes.replace(doc.lane, doc.uri, whole, version)
+            self.lanes.edit(doc.lane, doc.uri, changes, data, version)
 
-    def publish(self, doc: OpenDocument) -> None:
+    async def analyse(self, doc: FrontDocument, operation: str, *args):
+        """Run `operation` on the document in its worker: (value, None), or (None, why it failed)."""
+        if doc.failed is not None and doc.failed[0] == doc.version:
+            return None, doc.failed[1]
+        version = doc.version
+        try:
+            value = await self.lanes.call(doc.lane, operation, doc.uri, *args, analyses=True)
+        except Cancelled:
+            return None, None
+        except WorkerLost as exc:
+            if doc.version == version:
+                doc.failed = (version, f"{exc} (setting analysisTimeoutMs)" if exc.timed_out else str(exc))
+                log.warning("analysis of %s stopped: %s", doc.uri, doc.failed[1])
+                return None, doc.failed[1]
+            return None, None
+        except WorkerFailed as exc:
+            log.warning("analysis of %s failed in the worker: %s", doc.uri, exc)
+            return None, None
+        return value, None
+
+    async def diagnostics(self, doc: FrontDocument) -> list[dict] | None:
+        """The document's diagnostics, or None when a newer version made them stale."""
+        version = doc.version
+        result, failure = await self.analyse(doc, "diagnostics")
+        if doc.version != version or self.documents.get(doc.uri) is not doc:
+            return None
+        if failure is not None:
+            return self.unchecked_diagnostics(failure)
+        if result is None:
+            return None
+        items, elapsed = result
+        self.lanes.note_cost(doc, elapsed)
+        return items
+
+    def unchecked_diagnostics(self, reason: str) -> list[dict]:
+        if UNCHECKED_RULE in self.config.disabled_rules:
+            return []
+        from .rulebook import load_rulebook  # only when a worker was lost: keep start-up light
+
+        message = load_rulebook().rules[UNCHECKED_RULE].message.replace("{reason}", reason)
+        severity = _SEVERITY[self.config.severity_overrides.get(UNCHECKED_RULE, "error")]
+        zero = {"line": 0, "character": 0}
+        return [{"range": {"start": zero, "end": zero}, "message": message, "severity": severity,
+                 "source": SOURCE, "code": UNCHECKED_RULE, "data": {"ruleId": UNCHECKED_RULE, "fixable": False}}]
+
+    async def publish(self, uri: str) -> None:
+        doc = self.documents.get(uri)
+        if doc is None:
+            return
+        items = await self.diagnostics(doc)
+        if items is None:
+            return
         # Sent as plain JSON: going through the typed converter costs ~10 ms per 1,000 diagnostics.
         self.protocol._send_data({"jsonrpc": "2.0", "method": lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS,
-                                  "params": {"uri": doc.uri, "version": doc.version,
-                                             "diagnostics": self.diagnostics(doc)}})
+                                  "params": {"uri": doc.uri, "version": doc.version, "diagnostics": items}})
 
     def schedule(self, uri: str) -> None:
         """Debounced push of diagnostics (clients that pull ask for them themselves)."""
@@ -139,19 +220,13 @@ class HipaaLanguageServer(LanguageServer):
         task = self.pending.pop(uri, None)
         if task is not None:
             task.cancel()
-        if self.config.debounce_ms <= 0:
-            doc = self.documents.get(uri)
-            if doc is not None:
-                self.publish(doc)
-            return
         self.pending[uri] = asyncio.ensure_future(self._publish_later(uri))
 
     async def _publish_later(self, uri: str) -> None:
         try:
-            await asyncio.sleep(self.config.debounce_ms / 1000)
-            doc = self.documents.get(uri)
-            if doc is not None:
-                self.publish(doc)
+            if self.config.debounce_ms > 0:
+                await asyncio.sleep(self.config.debounce_ms / 1000)
+            await self.publish(uri)
         except asyncio.CancelledError:
             pass
         except Exception:  # noqa: BLE001
@@ -160,23 +235,6 @@ class HipaaLanguageServer(LanguageServer):
             if self.pending.get(uri) is asyncio.current_task():
                 self.pending.pop(uri, None)
 
-    def findings_at(self, doc: OpenDocument, start: int, end: int) -> list[Finding]:
-        doc.refresh()
-        return [f for f in doc.findings if f.start <= end and start <= f.end]
-
-    def fix_all_action(self, doc: OpenDocument) -> lsp.CodeAction | None:
-        """The fix-all action, computed once per document version: editors ask for code actions
-        on every cursor move, and planning a thousand fixes each time would stall typing."""
-        doc.refresh()
-        cached = self.fix_all_cache.get(doc.uri)
-        if cached is not None and cached[0] == (doc.version, id(self.config)):
-            return cached[1]
-        plans = [p for p in (plan_fix(f, doc.data) for f in doc.findings) if p is not None and p.safe]
-        action = lsp.CodeAction(title=f"Apply all {len(plans)} hipaa-lsp fixes", kind=FIX_ALL_KIND,
-                                edit=_workspace_edit(self, doc, plans)) if plans else None
-        self.fix_all_cache[doc.uri] = ((doc.version, id(self.config)), action)
-        return action
-
     def apply_config(self, settings, source: str) -> None:
         config, problems = config_from(settings, self.config)
         for p in problems:
@@ -184,7 +242,8 @@ class HipaaLanguageServer(LanguageServer):
             self.window_show_message(lsp.ShowMessageParams(lsp.MessageType.Warning, f"hipaa-lsp: {p}"))
         self.config = config
         for doc in self.documents.values():
-            doc.reconfigure(config, detect_kind(doc.path, doc.data[:65536], config.file_associations))
+            doc.failed = None
+        self.lanes.configure(config, self.encoding)
 
     def refresh_all(self) -> None:
         if self.client_pulls:
@@ -197,8 +256,8 @@ class HipaaLanguageServer(LanguageServer):
                 self.schedule(uri)
 
 
-def create_server(rulebook: Rulebook | None = None) -> HipaaLanguageServer:
-    server = HipaaLanguageServer(rulebook)
+def create_server() -> HipaaLanguageServer:
+    server = HipaaLanguageServer()
 
     @server.feature(lsp.INITIALIZE)
     @_safe()
@@ -208,6 +267,8 @@ def create_server(rulebook: Rulebook | None = None) -> HipaaLanguageServer:
         ls.client_has_configuration = bool(caps.workspace and caps.workspace.configuration)
         if params.initialization_options is not None:
             ls.apply_config(params.initialization_options, "initializationOptions")
+        else:
+            ls.lanes.configure(ls.config, ls.encoding)
         log.info("initialized: encoding=%s pull=%s", ls.encoding, ls.client_pulls)
 
     @server.feature(lsp.INITIALIZED)
@@ -237,27 +298,21 @@ def create_server(rulebook: Rulebook | None = None) -> HipaaLanguageServer:
         uri = params.text_document.uri
         doc = ls.documents.get(uri)
         if doc is None:
-            text = ls.workspace.get_text_document(uri).source
-            ls.open(uri, text, params.text_document.version)
-        else:
-            version = params.text_document.version
-            for change in params.content_changes:
-                if isinstance(change, lsp.TextDocumentContentChangePartial) and change.range is not None:
-                    # Each change's range is in the text left by the previous change.
-                    start = ls.to_offset(doc.index, change.range.start)
-                    end = max(start, ls.to_offset(doc.index, change.range.end))
-                    doc.apply([Change(start, end, change.text.encode("utf-8", "replace"))], version)
-                else:
-                    doc.replace_all(change.text.encode("utf-8", "replace"), version)
-            doc.version = params.text_document.version
+            # Never read from disk what the client did not open: the URI could name a FIFO or a device.
+            log.warning("didChange for a document that is not open; ignored")
+            return
+        ls.change(doc, params.content_changes, params.text_document.version)
         ls.schedule(uri)
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
     @_safe()
     def did_close(ls: HipaaLanguageServer, params: lsp.DidCloseTextDocumentParams):
         uri = params.text_document.uri
-        ls.documents.pop(uri, None)
-        ls.fix_all_cache.pop(uri, None)
+        doc = ls.documents.pop(uri, None)
+        if doc is None:
+            log.warning("didClose for a document that is not open; ignored")
+            return
+        ls.lanes.close(doc.lane, uri)
         task = ls.pending.pop(uri, None)
         if task is not None:
             task.cancel()
@@ -267,63 +322,47 @@ def create_server(rulebook: Rulebook | None = None) -> HipaaLanguageServer:
     @server.feature(lsp.TEXT_DOCUMENT_DIAGNOSTIC, lsp.DiagnosticOptions(
         identifier=SOURCE, inter_file_dependencies=False, workspace_diagnostics=False))
     @_safe()
-    def pull_diagnostics(ls: HipaaLanguageServer, params: lsp.DocumentDiagnosticParams):
+    async def pull_diagnostics(ls: HipaaLanguageServer, params: lsp.DocumentDiagnosticParams):
         doc = ls.documents.get(params.text_document.uri)
-        items = ls.diagnostics(doc) if doc is not None else []
-        return {"kind": "full", "items": items}
+        items = None
+        while doc is not None and items is None:  # retried when an edit made the answer stale
+            items = await ls.diagnostics(doc)
+            doc = ls.documents.get(params.text_document.uri)
+        return {"kind": "full", "items": items or []}
 
     @server.feature(lsp.TEXT_DOCUMENT_HOVER)
     @_safe()
-    def hover(ls: HipaaLanguageServer, params: lsp.HoverParams):
+    async def hover(ls: HipaaLanguageServer, params: lsp.HoverParams):
         doc = ls.documents.get(params.text_document.uri)
         if doc is None:
             return None
-        offset = ls.to_offset(doc.index, params.position)
-        found = ls.findings_at(doc, offset, offset)
-        if not found:
-            return None
-        parts = []
-        for f in found:
-            plan = plan_fix(f, doc.data)
-            parts.append(rule_markdown(f.rule, ls.rulebook, f.message, plan.title if plan else None))
-        first = found[0]
-        return lsp.Hover(
-            contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value="\n\n---\n\n".join(parts)),
-            range=ls.to_range(doc.index, first.start, first.end))
+        value, _ = await ls.analyse(doc, "hover", params.position.line, params.position.character)
+        return value
 
     @server.feature(lsp.TEXT_DOCUMENT_CODE_ACTION, lsp.CodeActionOptions(
         code_action_kinds=[lsp.CodeActionKind.QuickFix, lsp.CodeActionKind.SourceFixAll, FIX_ALL_KIND]))
     @_safe(default=[])
-    def code_action(ls: HipaaLanguageServer, params: lsp.CodeActionParams):
+    async def code_action(ls: HipaaLanguageServer, params: lsp.CodeActionParams):
         doc = ls.documents.get(params.text_document.uri)
         if doc is None:
             return []
         only = params.context.only or []
-        actions: list[lsp.CodeAction] = []
         wants_fix_all = not only or any(str(k).startswith("source") for k in only)
         wants_quickfix = not only or lsp.CodeActionKind.QuickFix in only
-        if wants_quickfix:
-            start = ls.to_offset(doc.index, params.range.start)
-            end = ls.to_offset(doc.index, params.range.end)
-            for f in ls.findings_at(doc, start, end):
-                plan = plan_fix(f, doc.data)
-                if plan is None:
-                    continue
-                actions.append(lsp.CodeAction(
-                    title=f"{plan.title} ({f.rule.id})", kind=lsp.CodeActionKind.QuickFix,
-                    diagnostics=[d for d in params.context.diagnostics if d.code == f.rule.id] or None,
-                    # A fix that needs review must not be applied by an editor's "auto fix".
-                    is_preferred=plan.safe, edit=_workspace_edit(ls, doc, [plan])))
-        if wants_fix_all:
-            fix_all = ls.fix_all_action(doc)
-            if fix_all is not None:
-                actions.append(fix_all)
-        return actions
+        r = params.range
+        actions, _ = await ls.analyse(doc, "code_actions", (r.start.line, r.start.character),
+                                      (r.end.line, r.end.character), wants_quickfix, wants_fix_all)
+        for action in actions or []:
+            rule_id = action.pop("ruleId", None)
+            if rule_id is not None:
+                action["diagnostics"] = [d for d in params.context.diagnostics if d.code == rule_id] or None
+        return actions or []
 
     @server.feature(lsp.SHUTDOWN)
     def shutdown(ls: HipaaLanguageServer, *args):
         for task in ls.pending.values():
             task.cancel()
+        ls.lanes.close_all()
 
     return server
 
@@ -339,17 +378,3 @@ async def _pull_configuration(ls: HipaaLanguageServer) -> None:
         return
     if result and result[0] is not None:
         ls.apply_config(result[0], "workspace/configuration")
-
-
-def _workspace_edit(ls: HipaaLanguageServer, doc: OpenDocument, plans: list[FixPlan]) -> lsp.WorkspaceEdit:
-    edits, taken = [], []
-    for plan in plans:
-        # Skip a plan that overlaps one already taken (fix-all must produce non-overlapping edits).
-        if any(e.start < t_end and t_start < e.end for e in plan.edits for t_start, t_end in taken):
-            continue
-        for e in plan.edits:
-            taken.append((e.start, e.end))
-            edits.append(lsp.TextEdit(range=ls.to_range(doc.index, e.start, e.end), new_text=e.text))
-    return lsp.WorkspaceEdit(document_changes=[lsp.TextDocumentEdit(
-        text_document=lsp.OptionalVersionedTextDocumentIdentifier(uri=doc.uri, version=doc.version),
-        edits=edits)])
