@@ -15,6 +15,7 @@ from pathlib import Path
 
 from . import __version__
 from .config import Config, config_from
+from .log_safety import install_log_safety
 
 # Folders never worth scanning: dependencies, caches, VCS internals.
 DEFAULT_EXCLUDES = (".git/", ".hg/", ".svn/", "node_modules/", ".venv/", "venv/", "__pycache__/",
@@ -71,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # pygls logs every message at INFO: keep it quiet unless asked.
     logging.getLogger("pygls").setLevel(max(logging.WARNING, getattr(logging, args.log_level)))
+    install_log_safety()  # no message bodies or secrets in any log line
     try:
         if args.command == "serve":
             return _serve(args)
