@@ -184,6 +184,7 @@ def collect_files(paths: list[str], excludes: list[str]) -> list[Path]:
 
 def _scan(args) -> int:
     from .analysis import analyze
+    from .atomic_write import write_if_unchanged
     from .fixes import apply_edits, plan_fix
     from .rulebook import load_rulebook
 
@@ -207,8 +208,11 @@ def _scan(args) -> int:
             if edits:
                 fixed = apply_edits(data, edits)
                 if fixed != data:
-                    path.write_bytes(fixed)
-                    report = analyze(str(path), fixed, rulebook, config)
+                    outcome = write_if_unchanged(path, data, fixed)
+                    if outcome.written:
+                        report = analyze(str(path), fixed, rulebook, config)
+                    else:
+                        print(f"hipaa-lsp: {path}: not fixed: {outcome.message}", file=sys.stderr)
         reports.append(report)
     output = _render(args.format, reports, rulebook, config, color=not args.no_color and not args.output
                      and sys.stdout.isatty())
