@@ -32,8 +32,8 @@ ANYWHERE = 8
 # and `tokenFile` do not count.
 _SECRET_NAME = re.compile(
     r"(pass|passwd|password|passphrase|pwd|secret|secrets|token|api[ _.-]?key|credentials?|requirepass|masterauth"
-    r"|(access|private|secret|auth|signing|encryption|master|session|validation|decryption|client|machine)[ _.-]?key"
-    r"|sensitive[ _.-]props[ _.-]key|sst[_-]auth|ldapbindpasswd|radiussecrets?)$"
+    r"|(access|private|secret|auth|signing|encryption|master|session|validation|decryption|client)[ _.-]?key"
+    r"|sensitive[ _.-]props[ _.-]key|sst[_-]auth|basicauth|ldapbindpasswd|radiussecrets?)$"
     r"|account[ _.-]key[ _.-]",  # fs.azure.account.key.<account>
     re.IGNORECASE)
 
@@ -179,6 +179,11 @@ class Redactor:
             v = plausible(value)
             if v is not None:
                 self.secrets.add(v)
+                # `<hash> <salt>`, `user:password`: the long parts are secrets on their own too.
+                parts = v.split() + ([v.split(":", 1)[1]] if ":" in v and "://" not in v else [])
+                for part in parts if len(v) > ANYWHERE else ():
+                    if len(part) >= ANYWHERE and part != v and plausible(part):
+                        self.secrets.add(part)
         if len(self.secrets) != before:
             self._pattern = None
 
@@ -260,17 +265,24 @@ def collect(document, data: bytes) -> Redactor:
 
 def _pairs_and_flags(node, found: set[str]) -> None:
     # `{name: DB_PASSWORD, value: ...}` (Kubernetes env), `<property><name>..password</name><value>`
-    # (Hadoop), `<property name="Manager Password">...</property>` (NiFi), `<add key=.. value=..>`.
+    # (Hadoop), `<property name="Manager Password">...</property>` (NiFi), `<add key=.. value=..>`,
+    # `<param-name>db.password</param-name><param-value>` (web.xml).
     name = None
     for child in node.children:
-        if child.key in ("name", "@name", "key", "@key") and child.value:
+        key = child.key
+        if key and child.value and (key.endswith("name") or key in ("key", "@key")):
             name = child.value
             break
     if name is not None and secret_name(name):
         if node.value is not None:
             found.add(node.value)
         for child in node.children:
-            if child.key in ("value", "@value") and child.value is not None:
+            if child.key and child.key.endswith("value") and child.value is not None:
+                found.add(child.value)
+    if secret_name(node.key):
+        # `credentials: {solr: "<hash> <salt>"}`, `secrets: {...}`: every value under the name.
+        for child in node.children:
+            if child.value is not None and not (child.key or "").startswith("@"):  # not XML attributes
                 found.add(child.value)
     items = [c.value for c in node.children if c.is_item]
     if len(items) > 1:
