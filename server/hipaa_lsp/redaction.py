@@ -12,6 +12,7 @@ checked: `Redactor.leaks` tells fix planning to refuse an edit that would repeat
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import weakref
 from collections.abc import Iterable
@@ -161,14 +162,18 @@ def _scan_line(line: str, found: set[str], prose: bool) -> None:
         found.add(m.group(1))
 
 
+_SERIALS = itertools.count()
+
+
 class Redactor:
     """The secrets of one document, and the function that masks them."""
 
-    __slots__ = ("secrets", "_pattern", "__weakref__")
+    __slots__ = ("secrets", "_pattern", "serial", "__weakref__")
 
     def __init__(self, secrets: Iterable[str] = (), live: bool = False):
         self.secrets: set[str] = set()
         self._pattern: re.Pattern | None = None
+        self.serial = next(_SERIALS)
         self.add(secrets)
         if live:
             _LIVE.add(self)
@@ -231,12 +236,18 @@ def scrub(text: str, redactor: Redactor | None = None) -> str:
     return text
 
 
+_combined: tuple[tuple, Redactor | None] = ((), None)
+
+
 def scrub_log(text: str) -> str:
     """`scrub` with the secrets of every document currently analysed (a log line has no document)."""
-    known: set[str] = set()
-    for redactor in list(_LIVE):
-        known |= redactor.secrets
-    return scrub(text, Redactor(known) if known else None)
+    global _combined
+    live = list(_LIVE)
+    key = tuple((r.serial, len(r.secrets)) for r in live)
+    if key != _combined[0]:  # rebuilt only when documents or their secrets changed
+        known = set().union(*(r.secrets for r in live)) if live else set()
+        _combined = (key, Redactor(known) if known else None)
+    return scrub(text, _combined[1])
 
 
 def collect(document, data: bytes) -> Redactor:
