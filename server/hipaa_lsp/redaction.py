@@ -77,12 +77,19 @@ _TOKENS = re.compile(r"\b(AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{36,}|xox[abprs]
 _NOT_SECRET_NAME = re.compile(r"((proxy|fastcgi|uwsgi|scgi|grpc|memcached)_pass|(no|by|reset)pass)$", re.IGNORECASE)
 
 
+# Every name _SECRET_NAME accepts contains one of these.
+_NAME_WORDS = ("pass", "pwd", "secret", "token", "key", "cred", "auth")
+
+
 @functools.lru_cache(maxsize=4096)
 def secret_name(key: str | None) -> bool:
     """Does a setting called `key` hold a secret? (`@keystorePass`, `--password`, `DB_PASSWORD`)"""
     if not key:
         return False
     key = key.strip().lstrip("@-").strip()
+    lowered = key.lower()
+    if not any(word in lowered for word in _NAME_WORDS):  # most names: no regex needed
+        return False
     return bool(_SECRET_NAME.search(key)) and not _NOT_SECRET_NAME.search(key)
 
 
@@ -252,25 +259,31 @@ def scrub_log(text: str) -> str:
 
 def collect(document, data: bytes) -> Redactor:
     """Every secret in `document` (a `model.Document`) and its own bytes `data`."""
-    found: set[str] = set()
-    found |= secrets_in_text(data.decode("utf-8", "replace"))
-    for node in document.root.walk():
-        value = node.value
-        if value is not None:
-            if secret_name(node.key):
-                found.add(value)
-            if node.key and node.key.lower() == "user":  # Redis ACL rules of a `user` directive
-                for m in _ACL_TOKEN.finditer(value):
-                    found.add(m.group(1) or m.group(2))
-            span = node.value_span
-            raw = data[span.start : span.end] if span is not None else b""
-            if value.encode("utf-8", "replace") not in raw:
-                # Unescaped or joined, the value can show a shape the raw text hid (`&quot;`).
-                found |= secrets_in_text(value)
+    found = secrets_in_text(data.decode("utf-8", "replace"))
+    stack = [document.root]  # not Node.walk(): this runs on every check, a flat loop is cheaper
+    while stack:
+        node = stack.pop()
         if node.children:
+            stack.extend(node.children)
             _pairs_and_flags(node, found)
         if node.args:
             _flag_values([a.value for a in node.args], found)
+        value = node.value
+        if value is None:
+            continue
+        key = node.key
+        if key is not None:
+            if secret_name(key):
+                found.add(value)
+            if key.lower() == "user":  # Redis ACL rules of a `user` directive
+                for m in _ACL_TOKEN.finditer(value):
+                    found.add(m.group(1) or m.group(2))
+        span = node.value_span
+        if span is not None and span.end - span.start == len(value):
+            continue  # written as is: the scan of the raw text saw it
+        if span is None or value.encode("utf-8", "replace") not in data[span.start : span.end]:
+            # Unescaped or joined, the value can show a shape the raw text hid (`&quot;`).
+            found |= secrets_in_text(value)
     return Redactor(found, live=True)
 
 
