@@ -145,3 +145,18 @@ def test_a_message_is_masked_before_it_is_shortened():
     text = f"http {{ server {{ listen 443 ssl; location / {{ proxy_pass {long}; }} }} }}\n"
     report = analyze("nginx.conf", text.encode(), RULEBOOK, Config())
     assert all(S[:6] not in f.message for f in report.findings)
+
+
+def test_narrowed_edits_give_the_same_file(monkeypatch):
+    # Narrowing an edit to the bytes that change must never change what the fix produces.
+    import hipaa_lsp.fixes as fixes
+
+    cases = [(e.name, e.text.encode()) for r in RULEBOOK.rules.values() for e in r.examples if e.flagged]
+    narrowed, whole = [], []
+    for results, narrow in ((narrowed, fixes._narrow), (whole, lambda edit, data: edit)):
+        monkeypatch.setattr(fixes, "_narrow", narrow)
+        for name, data in cases:
+            for f in analyze(name, data, RULEBOOK, Config()).findings:
+                plan = plan_fix(f, data)
+                results.append(apply_edits(data, list(plan.edits)) if plan else None)
+    assert narrowed == whole
