@@ -160,3 +160,34 @@ def test_narrowed_edits_give_the_same_file(monkeypatch):
                 plan = plan_fix(f, data)
                 results.append(apply_edits(data, list(plan.edits)) if plan else None)
     assert narrowed == whole
+
+
+def test_a_value_a_secret_rule_names_is_masked_in_every_message(tmp_path):
+    # DEMO-A quotes the value before DEMO-B (secret: true) says it is a secret.
+    from helpers import demo_rulebook
+
+    rulebook = demo_rulebook(tmp_path, """
+technology: demo
+kinds: [redis-conf]
+rules:
+  - id: DEMO-A-001
+    title: a
+    severity: hint
+    hipaa: ["164.312(b)"]
+    check: {setting: "foo", present: true}
+    message: "foo is {value}"
+    rationale: r
+    remediation: f
+  - id: DEMO-B-001
+    title: b
+    severity: hint
+    hipaa: ["164.312(b)"]
+    secret: true
+    check: {setting: "foo", secret: true}
+    message: "foo holds a secret ({value})"
+    rationale: r
+    remediation: f
+""")
+    report = analyze("redis.conf", f"foo {S}\n".encode(), rulebook, Config())
+    assert sorted(f.rule.id for f in report.findings) == ["DEMO-A-001", "DEMO-B-001"]
+    assert all(S not in f.message for f in report.findings)

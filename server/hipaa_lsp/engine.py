@@ -54,6 +54,7 @@ def evaluate(document: Document, data: bytes, rules: list[Rule], versions: dict[
     # Parse problems become notices after this: mask them too (`Setting 'p4ss' has no value`).
     for problem in document.problems:
         problem.message = scrub(problem.message, redactor)
+    collected = len(redactor.secrets)
     findings: list[Finding] = []
     for rule in rules:
         scopes = _scopes(rule, ctx)
@@ -68,6 +69,10 @@ def evaluate(document: Document, data: bytes, rules: list[Rule], versions: dict[
                 redactor.add([hit.value])  # the rule itself says this value is a secret
             span = _report_span(rule, ctx, scope, hit, data)
             findings.append(Finding(rule, document, span, _message(rule, hit, redactor), hit, scope))
+    if len(redactor.secrets) != collected:
+        # A secret rule named a value only after earlier messages were written: mask those again.
+        for f in findings:
+            f.message = scrub(f.message, redactor)
     return _dedupe(findings)
 
 
