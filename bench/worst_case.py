@@ -23,6 +23,7 @@ from hipaa_lsp.detect import KINDS  # noqa: E402
 from hipaa_lsp.limits import Limits  # noqa: E402
 
 LIMIT = Limits().max_file_bytes - 4096
+MEASURE_TIMEOUT = 120
 
 _MEASURE = r"""
 import json, resource, sys, time
@@ -102,7 +103,12 @@ def shapes(kind_id: str) -> dict[str, str]:
 def measure(name: str, text: str, folder: Path) -> dict:
     path = folder / name
     path.write_text(text)
-    proc = subprocess.run([sys.executable, "-c", _MEASURE, name, str(path)], capture_output=True, timeout=600)
+    try:
+        proc = subprocess.run([sys.executable, "-c", _MEASURE, name, str(path)], capture_output=True,
+                              timeout=MEASURE_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return {"seconds": float(MEASURE_TIMEOUT), "peak_mb": float("nan"), "findings": 0,
+                "unchecked": [f"not finished in {MEASURE_TIMEOUT} s"]}
     if proc.returncode != 0:
         return {"seconds": float("nan"), "peak_mb": float("nan"), "findings": 0,
                 "unchecked": [f"exit {proc.returncode}"]}

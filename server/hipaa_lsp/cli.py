@@ -15,6 +15,7 @@ from pathlib import Path
 from . import __version__
 from .config import Config, config_from
 from .file_walk import IGNORE_FILE
+from .log_safety import install_log_safety
 
 class UsageError(Exception):
     pass
@@ -67,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # pygls logs every message at INFO: keep it quiet unless asked.
     logging.getLogger("pygls").setLevel(max(logging.WARNING, getattr(logging, args.log_level)))
+    install_log_safety()  # no message bodies or secrets in any log line
     try:
         if args.command == "serve":
             return _serve(args)
@@ -161,8 +163,8 @@ def _scan(args) -> int:
             pool.close()
     results.sort(key=lambda r: os.fsencode(r.path))
     for r in results:
-        if r.fix_outcome and r.fix_outcome.startswith("left alone"):
-            print(f"hipaa-lsp: --fix: {_shown(r.path)}: {r.fix_outcome}", file=sys.stderr)
+        if r.fix_outcome and r.fix_outcome.startswith("not fixed"):
+            print(f"hipaa-lsp: {_shown(r.path)}: {r.fix_outcome}", file=sys.stderr)
     if args.format == "sarif":
         from .sarif import to_sarif
 

@@ -14,6 +14,7 @@ from .checks import Context, Hit
 from .detect import KINDS
 from .model import Document, Node, Span
 from .paths import resolve
+from .redaction import Redactor, collect, scrub
 from .rulebook import Rule
 from .secrets import redact
 
@@ -49,6 +50,11 @@ def evaluate(document: Document, data: bytes, rules: list[Rule], versions: dict[
     """Findings of `rules` on `document`; `data` is the document's own bytes."""
     kind = KINDS.get(document.kind)
     ctx = Context(document, key_normalizer(document.kind), bool(kind and kind.last_wins), versions or {})
+    redactor = document.redactor = collect(document, data)
+    # Parse problems become notices after this: mask them too (`Setting 'p4ss' has no value`).
+    for problem in document.problems:
+        problem.message = scrub(problem.message, redactor)
+    collected = len(redactor.secrets)
     findings: list[Finding] = []
     for rule in rules:
         scopes = _scopes(rule, ctx)
@@ -59,8 +65,14 @@ def evaluate(document: Document, data: bytes, rules: list[Rule], versions: dict[
             if not result.holds:
                 continue
             hit = result.hits[0] if result.hits else (result.seen[0] if result.seen else None)
+            if rule.secret and hit is not None and hit.value is not None:
+                redactor.add([hit.value])  # the rule itself says this value is a secret
             span = _report_span(rule, ctx, scope, hit, data)
-            findings.append(Finding(rule, document, span, _message(rule, hit), hit, scope))
+            findings.append(Finding(rule, document, span, _message(rule, hit, redactor), hit, scope))
+    if len(redactor.secrets) != collected:
+        # A secret rule named a value only after earlier messages were written: mask those again.
+        for f in findings:
+            f.message = scrub(f.message, redactor)
     return _dedupe(findings)
 
 
@@ -159,19 +171,21 @@ class _Fields(string.Formatter):
         return kwargs.get(key, "")
 
 
-def _message(rule: Rule, hit: Hit | None) -> str:
+def _message(rule: Rule, hit: Hit | None, redactor: Redactor) -> str:
     value = hit.value if hit is not None else None
     key = ""
     if hit is not None:
         key = (hit.node.key if hit.node is not None and hit.node.key else hit.path.last_key) or ""
-    shown = redact(value) if rule.secret else (value if value is not None else "")
+    # Masked before it is shortened, so a cut cannot leave half a secret behind.
+    shown = redact(value) if rule.secret else scrub(value if value is not None else "", redactor)
     if len(shown) > 120:
         shown = shown[:117] + "..."
     try:
-        return _Fields().format(rule.message, value=shown, key=key.lstrip("@"),
-                                default=" (the default, not set here)" if hit is not None and hit.default_used else "")
+        message = _Fields().format(rule.message, value=shown, key=key.lstrip("@"),
+                                   default=" (the default, not set here)" if hit is not None and hit.default_used else "")
     except (ValueError, IndexError):
-        return rule.message
+        message = rule.message
+    return scrub(message, redactor)
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .redaction import Redactor, scrub
 from .rulebook import Paragraph, Rule, Rulebook
 
 
@@ -20,7 +21,20 @@ def _nist(p: Paragraph) -> str:
     return (" — " + "; ".join(parts)) if parts else ""
 
 
-def rule_markdown(rule: Rule, rulebook: Rulebook, message: str | None = None, fix_title: str | None = None) -> str:
+def finding_markdown(finding, rulebook: Rulebook, fix_title: str | None = None) -> str:
+    """Hover markdown for one finding, masked with its document's secrets."""
+    redactor = finding.document.redactor
+    return rule_markdown(finding.rule, rulebook, finding.message, fix_title,
+                         redactor if isinstance(redactor, Redactor) else None)
+
+
+def rule_markdown(rule: Rule, rulebook: Rulebook, message: str | None = None, fix_title: str | None = None,
+                  redactor: Redactor | None = None) -> str:
+    # The hover is shown to the user: it goes through the redaction choke point like every message.
+    return scrub(_rule_markdown(rule, rulebook, message, fix_title), redactor)
+
+
+def _rule_markdown(rule: Rule, rulebook: Rulebook, message: str | None, fix_title: str | None) -> str:
     lines = [f"### {rule.title}", "", f"`{rule.id}` · {rule.severity} · {rulebook.technologies[rule.technology].name}"]
     if message:
         lines += ["", message]

@@ -1,12 +1,15 @@
 """Quick fixes: turn a finding and its rule's `fix` into byte edits, written in the file's own syntax.
 
 Edits are `(start, end, new_text)` on the file's bytes. A fix never writes a real secret: rules that
-need one insert `secrets.PLACEHOLDER`, which a rule flags until it is replaced.
+need one insert `secrets.PLACEHOLDER`, which a rule flags until it is replaced. Edits are narrowed to
+the bytes that change (`--anonymous-auth=true` -> `false`, not the whole command line), and a plan
+whose edits would still repeat a secret of the document is refused (`redaction.Redactor.leaks`).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass
 
@@ -14,6 +17,9 @@ from .engine import Finding, key_normalizer
 from .model import Document, Node
 from .formats.treesitter import next_line_start as _next_line_start
 from .paths import Path, resolve
+from .redaction import Redactor, scrub
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +86,70 @@ def plan_fix(finding: Finding, data: bytes) -> FixPlan | None:
             edits.append(edit)
     if not edits:
         return None
+    edits = [_narrow(e, data) for e in edits]
+    redactor = doc.redactor if isinstance(doc.redactor, Redactor) else Redactor()
+    if any(redactor.leaks(e.text) for e in edits):
+        # Never the value itself: this line may be logged.
+        log.debug("no fix for %s: its edit would repeat a secret of the file", finding.rule.id)
+        return None
     if fix.review:
         title += " (review: may change how the service behaves)"
-    return FixPlan(title, tuple(edits), safe=not fix.review)
+    return FixPlan(scrub(title, redactor), tuple(edits), safe=not fix.review)
+
+
+def _narrow(edit: Edit, data: bytes) -> Edit:
+    """The edit cut down to the bytes that change, widened to whole words so it still reads well.
+
+    A fix that rewrites a value (`kubelet --anonymous-auth=true --token=...`) only needs to touch
+    `true`; the rest of the value, secrets included, stays in the file and out of the edit."""
+    old = data[edit.start : edit.end]
+    new = edit.text.encode("utf-8")
+    if not old or not new or old == new:
+        return edit
+    limit = min(len(old), len(new))
+    head = 0
+    while head < limit and old[head] == new[head]:
+        head += 1
+    tail = 0
+    while tail < limit - head and old[-1 - tail] == new[-1 - tail]:
+        tail += 1
+
+    def inside_word(a: bytes, i: int) -> bool:
+        # True when position i of `a` splits a word or a UTF-8 character.
+        return 0 < i < len(a) and (a[i] & 0xC0 == 0x80 or (_word(a[i - 1]) and _word(a[i])))
+
+    if len(old) - head - tail == 0 or len(new) - head - tail == 0:
+        # A pure deletion (or insertion) can often slide left: delete `-Dx=true ` as one token
+        # rather than `Dx=true -`. Take the cut nearest the end that keeps words whole.
+        longer, d = (old, len(old) - len(new)) if len(old) > len(new) else (new, len(new) - len(old))
+        best = None
+        k = head
+        while True:
+            chunk = longer[k : k + d]
+            if not inside_word(longer, k) and not inside_word(longer, k + d):
+                tidy = chunk[:1] not in (b" ", b"\t") and chunk[-1:] in (b" ", b"\t")
+                if best is None or (tidy and not best[1]):
+                    best = (k, tidy)
+                if tidy:
+                    break
+            if k == 0 or longer[k - 1] != longer[k - 1 + d]:
+                break
+            k -= 1
+        if best is not None:
+            k = best[0]
+            if longer is old:
+                return Edit(edit.start + k, edit.start + k + d, "")
+            return Edit(edit.start + k, edit.start + k, new[k : k + d].decode("utf-8"))
+
+    while head > 0 and (inside_word(old, head) or inside_word(new, head)):
+        head -= 1
+    while tail > 0 and (inside_word(old, len(old) - tail) or inside_word(new, len(new) - tail)):
+        tail -= 1
+    return Edit(edit.start + head, edit.end - tail, new[head : len(new) - tail].decode("utf-8"))
+
+
+def _word(byte: int) -> bool:
+    return chr(byte).isalnum() or byte == 0x5F or byte >= 0x80
 
 
 def _default_title(finding: Finding) -> str:

@@ -155,3 +155,6 @@ class Document:
     format: str = ""
     # Newline style of the file, used when a fix inserts a line.
     newline: str = "\n"
+    # The secrets this document holds (`redaction.Redactor`), collected when it is checked: every
+    # text shown about the document is masked with it.
+    redactor: object | None = None

@@ -78,7 +78,7 @@ def _fix(path: str, data: bytes, report: Report, rulebook: Rulebook, config: Con
     outcome = write_if_unchanged(path, data, fixed)
     if not outcome.written:
         # The file on disk is what the user has: report on that, and say why nothing was written.
-        return analyze(path, data, rulebook, config, report.kind), f"left alone: {outcome.message}"
+        return analyze(path, data, rulebook, config, report.kind), f"not fixed: {outcome.message}"
     return report, f"fixed {applied} finding{'s' if applied != 1 else ''}"
 
 

@@ -1,7 +1,7 @@
-"""Telling a secret written in clear from a reference to one, and redacting what we show.
+"""Telling a secret written in clear from a reference to one.
 
-Nothing this tool prints (diagnostics, hovers, logs, reports) may contain a secret it found, so
-every message that quotes a value of a secret-bearing setting goes through `redact`.
+`redact` stands in for the whole value of a rule marked `secret: true`. Keeping secrets out of
+everything else we show is the job of `redaction.scrub`, the one choke point every text goes through.
 """
 
 from __future__ import annotations
