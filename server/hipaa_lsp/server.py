@@ -13,10 +13,7 @@ import logging
 from urllib.parse import unquote, urlparse
 
 from lsprotocol import types as lsp
-from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
-from pygls.protocol import LanguageServerProtocol
-from pygls.protocol.json_rpc import ResponseErrorMessage
 
 from . import __version__
 from .config import Config, config_from
@@ -28,6 +25,7 @@ from .engine import Finding
 from .explain import rule_markdown
 from .fixes import FixPlan, plan_fix
 from .positions import UTF8, UTF16, UTF32, LineIndex
+from .protocol import HipaaProtocol
 from .rulebook import Rulebook, load_rulebook
 
 log = logging.getLogger("hipaa_lsp")
@@ -64,19 +62,6 @@ def _safe(default=None):
 def uri_to_path(uri: str) -> str:
     parsed = urlparse(uri)
     return unquote(parsed.path) if parsed.scheme in ("file", "untitled", "") else unquote(parsed.path or uri)
-
-
-class HipaaProtocol(LanguageServerProtocol):
-    """Answers a request whose params cannot be read with an error, instead of leaving it unanswered
-    (pygls logs such a request and drops it, which leaves the client waiting forever)."""
-
-    def structure_message(self, data):
-        try:
-            return super().structure_message(data)
-        except JsonRpcException as exc:
-            if isinstance(data, dict) and "id" in data and "method" in data:
-                self._send_data(ResponseErrorMessage(id=data["id"], error=exc.to_response_error()))
-            raise
 
 
 class HipaaLanguageServer(LanguageServer):
@@ -237,8 +222,9 @@ def create_server(rulebook: Rulebook | None = None) -> HipaaLanguageServer:
         uri = params.text_document.uri
         doc = ls.documents.get(uri)
         if doc is None:
-            text = ls.workspace.get_text_document(uri).source
-            ls.open(uri, text, params.text_document.version)
+            # Never opened: do not fall back to reading the URI's path (it may be /dev/zero or a FIFO).
+            log.warning("ignored didChange for a document that is not open")
+            return
         else:
             version = params.text_document.version
             for change in params.content_changes:
@@ -256,6 +242,9 @@ def create_server(rulebook: Rulebook | None = None) -> HipaaLanguageServer:
     @_safe()
     def did_close(ls: HipaaLanguageServer, params: lsp.DidCloseTextDocumentParams):
         uri = params.text_document.uri
+        if uri not in ls.documents:
+            log.warning("ignored didClose for a document that is not open")
+            return
         ls.documents.pop(uri, None)
         ls.fix_all_cache.pop(uri, None)
         task = ls.pending.pop(uri, None)
