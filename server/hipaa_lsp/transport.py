@@ -214,7 +214,8 @@ class FrameReader:
         while len(self._buf) < length:
             if not await self._fill(length - len(self._buf)):
                 raise _EOF
-        body = bytes(self._buf[:length])
+        with memoryview(self._buf) as view:  # one copy of a body that may be megabytes
+            body = bytes(view[:length])
         del self._buf[:length]
         return body
 
