@@ -318,16 +318,21 @@ def recover_request_id(prefix: bytes) -> tuple[bool, Any]:
         if after >= n or s[after] not in b",}":
             break  # the value may be cut short: do not trust it
         if key == b"id":
-            m = re.fullmatch(rb'-?[0-9]{1,15}|"[^"\\]{0,256}"', raw)
-            if not m:
+            if not _SIMPLE_ID.fullmatch(raw):
                 return False, None
-            found_id, rid = True, json.loads(raw)
+            try:
+                found_id, rid = True, json.loads(raw)
+            except ValueError:  # e.g. invalid UTF-8 inside the string
+                return False, None
         elif key == b"method":
             has_method = raw.startswith(b'"')
         if s[after] == 0x7D:  # }
             break
         i = after + 1
     return (True, rid) if found_id and has_method else (False, None)
+
+
+_SIMPLE_ID = re.compile(rb'-?[0-9]{1,15}|"[^"\\\x00-\x1f]{0,256}"')
 
 
 def _skip_ws(s: bytes, i: int) -> int:
@@ -420,24 +425,10 @@ async def serve_frames(server, reader: FrameReader) -> int:
     dispatch = _dispatcher(protocol)
     stop = getattr(server, "_stop_event", None)
     async for event in reader.frames():
-        if isinstance(event, Oversized):
-            ok, rid = recover_request_id(event.prefix)
-            if ok:
-                _error(protocol, rid, INVALID_REQUEST,
-                       f"message of {event.length} bytes exceeds the limit of {event.limit} bytes")
-            continue
         try:
-            obj = decode_body(event.data)
-        except ParseFailure as exc:
-            ok, rid = recover_request_id(event.data[:ID_PREFIX_BYTES])
-            log.error("unreadable message body of %d bytes: %s%s", len(event.data), exc.reason,
-                      "" if ok else "; answered with id null")
-            _error(protocol, rid if ok else None, PARSE_ERROR, f"Parse error: {exc.reason}")
-            if exc.rest:
-                reader.unread(exc.rest)
-            continue
-        try:
-            dispatch(obj)
+            obj = _decode_or_answer(protocol, reader, event)
+            if obj is not _ANSWERED:
+                dispatch(obj)
         except SystemExit as exc:  # a protocol without exit_code: pygls' own `exit` handler
             return exc.code if isinstance(exc.code, int) else 1
         except BrokenPipeError:
@@ -454,6 +445,29 @@ async def serve_frames(server, reader: FrameReader) -> int:
             break
         await asyncio.sleep(0)  # let handlers scheduled by this message run before the next one
     return 0 if getattr(protocol, "_shutdown", False) else 1
+
+
+_ANSWERED = object()
+
+
+def _decode_or_answer(protocol, reader: FrameReader, event: Body | Oversized) -> Any:
+    """The decoded message, or _ANSWERED once an oversized or unreadable one has been dealt with."""
+    if isinstance(event, Oversized):
+        ok, rid = recover_request_id(event.prefix)
+        if ok:
+            _error(protocol, rid, INVALID_REQUEST,
+                   f"message of {event.length} bytes exceeds the limit of {event.limit} bytes")
+        return _ANSWERED
+    try:
+        return decode_body(event.data)
+    except ParseFailure as exc:
+        if exc.rest:
+            reader.unread(exc.rest)
+        ok, rid = recover_request_id(event.data[:ID_PREFIX_BYTES])
+        log.error("unreadable message body of %d bytes: %s%s", len(event.data), exc.reason,
+                  "" if ok else "; answered with id null")
+        _error(protocol, rid if ok else None, PARSE_ERROR, f"Parse error: {exc.reason}")
+        return _ANSWERED
 
 
 def _prepare(server) -> None:
