@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import unquote
 
 from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcException
@@ -65,6 +66,7 @@ class HipaaProtocol(LanguageServerProtocol):
         super().__init__(*args, **kwargs)
         self.exit_code: int | None = None
         self._initialize_seen = False
+        self._warned_not_open: set[str] = set()
 
     # ----------------------------------------------------------------------- answers
 
@@ -200,21 +202,21 @@ class HipaaProtocol(LanguageServerProtocol):
         if getattr(self._server, "_stop_event", None) is not None:
             self._server._stop_event.set()
 
-    def _is_open(self, uri: str) -> bool:
-        from urllib.parse import unquote
-
-        return unquote(uri) in self.workspace.text_documents
+    def _is_open(self, uri: str, event: str) -> bool:
+        if unquote(uri) in self.workspace.text_documents:
+            return True
+        # Once per URI: a document whose didOpen was too large to read sends a didChange per keystroke.
+        if uri not in self._warned_not_open and len(self._warned_not_open) < 1000:
+            self._warned_not_open.add(uri)
+            log.warning("ignored %s for a document that is not open: %s", event, _short(uri))
+        return False
 
     @lsp_method(lsp.TEXT_DOCUMENT_DID_CHANGE)
     def lsp_text_document__did_change(self, params: lsp.DidChangeTextDocumentParams):
-        if not self._is_open(params.text_document.uri):
-            log.warning("ignored didChange for a document that is not open: %s", _short(params.text_document.uri))
-            return
-        yield from super().lsp_text_document__did_change(params)
+        if self._is_open(params.text_document.uri, "didChange"):
+            yield from super().lsp_text_document__did_change(params)
 
     @lsp_method(lsp.TEXT_DOCUMENT_DID_CLOSE)
     def lsp_text_document__did_close(self, params: lsp.DidCloseTextDocumentParams):
-        if not self._is_open(params.text_document.uri):
-            log.warning("ignored didClose for a document that is not open: %s", _short(params.text_document.uri))
-            return
-        yield from super().lsp_text_document__did_close(params)
+        if self._is_open(params.text_document.uri, "didClose"):
+            yield from super().lsp_text_document__did_close(params)
