@@ -99,20 +99,6 @@ class Peer:
                 return msg
             self.before.append(msg)
 
-    def responses_within(self, seconds: float) -> list[dict]:
-        """Every response (not notification) that arrives within `seconds`."""
-        out, deadline = [], time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                msg = self.next(left)
-            except AssertionError:
-                break
-            if msg is None:
-                break
-            if "method" not in msg:
-                out.append(msg)
-        return out
-
     def initialize(self) -> None:
         rid = self.request("initialize", {"processId": None, "rootUri": None, "capabilities": {},
                                           "initializationOptions": {"debounceMs": 0}})
