@@ -30,7 +30,9 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="run the language server (stdio by default)")
     serve.add_argument("--stdio", action="store_true", help="use stdio (the default)")
-    serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
+    serve.add_argument("--tcp", metavar="HOST:PORT",
+                       help="listen on TCP instead of stdio: loopback only, one client per process; "
+                            "set HIPAA_LSP_TCP_TOKEN to require a token as the client's first line")
 
     scan = sub.add_parser("scan", help="scan files or folders")
     scan.add_argument("paths", nargs="+", metavar="PATH")
@@ -90,17 +92,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _serve(args) -> int:
+    from . import transport
     from .server import create_server
 
-    server = create_server()
     if args.tcp:
-        host, _, port = args.tcp.rpartition(":")
-        if not port.isdigit():
-            raise UsageError("--tcp takes HOST:PORT")
-        server.start_tcp(host or "127.0.0.1", int(port))
-    else:
-        server.start_io()
-    return 0
+        try:
+            host, port = transport.parse_tcp_address(args.tcp)  # loopback only
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        return transport.serve_tcp(create_server(), host, port, on_listening=lambda h, p: print(
+            f"hipaa-lsp: listening on {h}:{p} (one client)", file=sys.stderr, flush=True))
+    # Bounded frames, and the LSP exit code (0 after shutdown, 1 without).
+    return transport.serve_stdio(create_server())
 
 
 # -------------------------------------------------------------------------------------------- scan

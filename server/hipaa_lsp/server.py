@@ -15,10 +15,7 @@ import logging
 from urllib.parse import unquote, urlparse
 
 from lsprotocol import types as lsp
-from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
-from pygls.protocol import LanguageServerProtocol
-from pygls.protocol.json_rpc import ResponseErrorMessage
 
 from . import __version__
 from .config import Config, config_from
@@ -26,6 +23,7 @@ from .diagnostics import SOURCE
 from .lanes import Cancelled, Lanes
 from .limits import UNCHECKED_RULE
 from .positions import UTF8, UTF16, UTF32, LineIndex
+from .protocol import HipaaProtocol
 from .worker_pool import WorkerFailed, WorkerLost
 
 log = logging.getLogger("hipaa_lsp")
@@ -63,19 +61,6 @@ def _safe(default=None):
 def uri_to_path(uri: str) -> str:
     parsed = urlparse(uri)
     return unquote(parsed.path) if parsed.scheme in ("file", "untitled", "") else unquote(parsed.path or uri)
-
-
-class HipaaProtocol(LanguageServerProtocol):
-    """Answers a request whose params cannot be read with an error, instead of leaving it unanswered
-    (pygls logs such a request and drops it, which leaves the client waiting forever)."""
-
-    def structure_message(self, data):
-        try:
-            return super().structure_message(data)
-        except JsonRpcException as exc:
-            if isinstance(data, dict) and "id" in data and "method" in data:
-                self._send_data(ResponseErrorMessage(id=data["id"], error=exc.to_response_error()))
-            raise
 
 
 class FrontDocument:
@@ -298,8 +283,8 @@ def create_server() -> HipaaLanguageServer:
         uri = params.text_document.uri
         doc = ls.documents.get(uri)
         if doc is None:
-            # Never read from disk what the client did not open: the URI could name a FIFO or a device.
-            log.warning("didChange for a document that is not open; ignored")
+            # Never read from disk what the client did not open: the URI could name a FIFO or a
+            # device. (protocol.py already drops and logs these; this guards the handler itself.)
             return
         ls.change(doc, params.content_changes, params.text_document.version)
         ls.schedule(uri)
@@ -310,7 +295,6 @@ def create_server() -> HipaaLanguageServer:
         uri = params.text_document.uri
         doc = ls.documents.pop(uri, None)
         if doc is None:
-            log.warning("didClose for a document that is not open; ignored")
             return
         ls.lanes.close(doc.lane, uri)
         task = ls.pending.pop(uri, None)

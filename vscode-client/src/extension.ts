@@ -9,12 +9,15 @@ import {
   ServerOptions,
   TransportKind,
 } from 'vscode-languageclient/node';
+import { decideLaunch, SettingSources } from './trust';
+
+export { decideLaunch, isInside } from './trust';
 
 export const CLIENT_ID = 'hipaaLsp';
 export const CLIENT_NAME = 'HIPAA LSP';
 const CONFIG_SECTION = 'hipaaLsp';
 const INSTALL_HINT =
-  'Install the server with `pip install hipaa-lsp`, or set `hipaaLsp.serverPath` to the full path of the `hipaa-lsp` executable.';
+  'Install the server with `pip install hipaa-lsp`, or set `hipaaLsp.serverPath` in your User settings to the full path of the `hipaa-lsp` executable.';
 
 /** Languages whose documents are sent to the server (scheme `file` and `untitled`). */
 export const LANGUAGES = [
@@ -48,6 +51,8 @@ export const PATTERNS = [
 
 let client: LanguageClient | undefined;
 let output: vscode.OutputChannel | undefined;
+/** The server runs here, not in the workspace: `python -m` would import modules from its cwd. */
+let serverCwd: string | undefined;
 /** Serialises start/stop/restart so that commands and setting changes cannot interleave. */
 let pending: Promise<void> = Promise.resolve();
 
@@ -110,10 +115,11 @@ function isExecutableFile(file: string): boolean {
 }
 
 /**
- * Resolves the configured server command to an executable file, looking bare names up on PATH
- * (with PATHEXT on Windows). Returns undefined when nothing executable is found.
+ * Resolves the configured server command to an executable file, looking bare names up on the
+ * absolute PATH entries (with PATHEXT on Windows). Relative paths are not resolved (see trust.ts).
+ * Returns undefined when nothing executable is found.
  */
-export function resolveExecutable(command: string, cwd?: string): string | undefined {
+export function resolveExecutable(command: string): string | undefined {
   const cmd = expandHome(command.trim());
   if (!cmd) {
     return undefined;
@@ -126,10 +132,11 @@ export function resolveExecutable(command: string, cwd?: string): string | undef
   if (path.isAbsolute(cmd)) {
     candidates.push(cmd);
   } else if (cmd.includes('/') || cmd.includes('\\')) {
-    candidates.push(path.resolve(cwd ?? process.cwd(), cmd));
+    return undefined;
   } else {
     for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-      if (dir) {
+      // A relative entry (`.`, `node_modules/.bin`) would find a program in the current folder.
+      if (dir && path.isAbsolute(dir)) {
         candidates.push(path.join(dir, cmd));
       }
     }
@@ -144,9 +151,10 @@ export function resolveExecutable(command: string, cwd?: string): string | undef
   return undefined;
 }
 
-function workspaceRoot(): string | undefined {
-  const folder = vscode.workspace.workspaceFolders?.[0];
-  return folder?.uri.scheme === 'file' ? folder.uri.fsPath : undefined;
+function workspaceFolderPaths(): string[] {
+  return (vscode.workspace.workspaceFolders ?? [])
+    .filter((folder) => folder.uri.scheme === 'file')
+    .map((folder) => folder.uri.fsPath);
 }
 
 function log(message: string): void {
@@ -166,24 +174,47 @@ async function showStartError(detail: string): Promise<void> {
   }
 }
 
+async function showRefusal(reason: string): Promise<void> {
+  const message = `HIPAA LSP: the language server was not started: ${reason}.`;
+  log(message);
+  const openSettings = 'Open User Settings';
+  const choice = await vscode.window.showErrorMessage(message, openSettings);
+  if (choice === openSettings) {
+    await vscode.commands.executeCommand('workbench.action.openSettings', 'hipaaLsp.serverPath');
+  }
+}
+
 async function startClient(): Promise<void> {
   const cfg = settings();
-  const serverPath = cfg.get<string>('serverPath', 'hipaa-lsp') || 'hipaa-lsp';
-  const serverArgs = cfg.get<string[]>('serverArgs', ['serve']) ?? ['serve'];
-  const cwd = workspaceRoot();
-
-  const resolved = resolveExecutable(serverPath, cwd);
-  if (!resolved) {
-    void showStartError(`executable "${serverPath}" not found`);
+  // Where each value came from decides whether it may name the program (see trust.ts).
+  const decision = decideLaunch({
+    serverPath: cfg.inspect?.('serverPath') as SettingSources<unknown> | undefined,
+    serverArgs: cfg.inspect?.('serverArgs') as SettingSources<unknown> | undefined,
+    workspaceFolders: workspaceFolderPaths(),
+    resolve: resolveExecutable,
+    realpath: (file) => fs.realpathSync(expandHome(file)),
+  });
+  for (const warning of decision.warnings) {
+    log(warning);
+    void vscode.window.showWarningMessage(`HIPAA LSP: ${warning}`);
+  }
+  if (!decision.ok) {
+    if (decision.notFound) {
+      void showStartError(decision.reason);
+    } else {
+      void showRefusal(decision.reason);
+    }
     return;
   }
+  const resolved = decision.command;
+  const serverArgs = decision.args;
   log(`Starting ${resolved} ${serverArgs.join(' ')}`);
 
   const run: Executable = {
     command: resolved,
     args: serverArgs,
     transport: TransportKind.stdio,
-    options: cwd ? { cwd } : undefined,
+    options: serverCwd ? { cwd: serverCwd } : undefined,
   };
   const serverOptions: ServerOptions = { run, debug: run };
   const clientOptions: LanguageClientOptions = {
@@ -240,6 +271,7 @@ export function restartServer(): Promise<void> {
 
 export function activate(context: vscode.ExtensionContext): Promise<void> {
   output = vscode.window.createOutputChannel(CLIENT_NAME);
+  serverCwd = context.extensionPath;
   context.subscriptions.push(
     output,
     vscode.commands.registerCommand('hipaaLsp.restartServer', () => restartServer()),

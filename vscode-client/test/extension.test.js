@@ -14,8 +14,9 @@ const bundle = path.resolve(root, pkg.main);
 
 // --- a minimal stand-in for the `vscode` module, enough to load and activate the bundle ---------
 
-function createVscodeMock(config) {
-  const calls = { commands: [], errors: [], outputChannels: [], outputLines: [] };
+// `config` holds User (global) values; `workspaceConfig` values a repository's settings would set.
+function createVscodeMock(config, { workspaceConfig = {}, workspaceFolders } = {}) {
+  const calls = { commands: [], errors: [], warnings: [], outputChannels: [], outputLines: [] };
   const disposable = () => ({ dispose() {} });
   class EventEmitter {
     constructor() {
@@ -45,7 +46,10 @@ function createVscodeMock(config) {
         calls.errors.push(message);
         return Promise.resolve(undefined);
       },
-      showWarningMessage: () => Promise.resolve(undefined),
+      showWarningMessage(message) {
+        calls.warnings.push(message);
+        return Promise.resolve(undefined);
+      },
       showInformationMessage: () => Promise.resolve(undefined),
     },
     commands: {
@@ -56,12 +60,23 @@ function createVscodeMock(config) {
       executeCommand: () => Promise.resolve(undefined),
     },
     workspace: {
-      workspaceFolders: undefined,
+      workspaceFolders: workspaceFolders?.map((fsPath) => ({ uri: { scheme: 'file', fsPath } })),
       getConfiguration(section) {
         assert.equal(section, 'hipaaLsp');
+        const has = (o, key) => Object.prototype.hasOwnProperty.call(o, key);
         return {
           get(key, fallback) {
-            return Object.prototype.hasOwnProperty.call(config, key) ? config[key] : fallback;
+            if (has(workspaceConfig, key)) return workspaceConfig[key];
+            return has(config, key) ? config[key] : fallback;
+          },
+          inspect(key) {
+            const prop = pkg.contributes.configuration.properties[`hipaaLsp.${key}`];
+            return {
+              key: `hipaaLsp.${key}`,
+              defaultValue: prop?.default,
+              globalValue: config[key],
+              workspaceValue: workspaceConfig[key],
+            };
           },
         };
       },
@@ -210,4 +225,126 @@ test('activation without a server executable registers the commands and explains
   assert.match(calls.errors[0], /pip install hipaa-lsp/);
   assert.match(calls.errors[0], /hipaaLsp\.serverPath/);
   await ext.deactivate();
+});
+
+// --- who may choose the server program (trust.ts) ---------------------------------------------
+
+test('serverPath and serverArgs are machine-scoped and restricted in untrusted workspaces', () => {
+  const props = pkg.contributes.configuration.properties;
+  assert.equal(props['hipaaLsp.serverPath'].scope, 'machine');
+  assert.equal(props['hipaaLsp.serverArgs'].scope, 'machine');
+  const untrusted = pkg.capabilities.untrustedWorkspaces;
+  assert.equal(untrusted.supported, 'limited');
+  assert.deepEqual([...untrusted.restrictedConfigurations].sort(), ['hipaaLsp.serverArgs', 'hipaaLsp.serverPath']);
+});
+
+function decide(overrides) {
+  const { vscode } = createVscodeMock({});
+  const ext = loadBundle(vscode);
+  return ext.decideLaunch({
+    serverPath: { defaultValue: 'hipaa-lsp' },
+    serverArgs: { defaultValue: ['serve'] },
+    workspaceFolders: ['/home/u/repo'],
+    resolve: (cmd) => (cmd === 'hipaa-lsp' ? '/usr/bin/hipaa-lsp' : cmd.startsWith('/') ? cmd : undefined),
+    platform: 'linux',
+    ...overrides,
+  });
+}
+
+test('the default server on PATH outside the workspace starts', () => {
+  const d = decide({});
+  assert.equal(d.ok, true);
+  assert.equal(d.command, '/usr/bin/hipaa-lsp');
+  assert.deepEqual(d.args, ['serve']);
+  assert.deepEqual(d.warnings, []);
+});
+
+test('a serverPath or serverArgs from workspace settings is ignored, with a warning', () => {
+  const d = decide({
+    serverPath: { defaultValue: 'hipaa-lsp', workspaceValue: '/home/u/repo/evil.sh' },
+    serverArgs: { defaultValue: ['serve'], workspaceFolderValue: ['-c', 'import os'] },
+  });
+  assert.equal(d.ok, true);
+  assert.equal(d.command, '/usr/bin/hipaa-lsp');
+  assert.deepEqual(d.args, ['serve']);
+  assert.equal(d.warnings.length, 2);
+  assert.match(d.warnings[0], /Ignored hipaaLsp\.serverPath from this workspace's settings/);
+  assert.match(d.warnings[1], /hipaaLsp\.serverArgs/);
+});
+
+test('a program inside a workspace folder runs only when the user set it in User settings', () => {
+  const inside = '/home/u/repo/.venv/bin/hipaa-lsp';
+  const found = decide({ resolve: () => inside });
+  assert.equal(found.ok, false, 'the default name found inside the workspace must not run');
+  assert.match(found.reason, /inside the workspace folder \/home\/u\/repo/);
+  assert.match(found.reason, /User settings/);
+  const chosen = decide({ serverPath: { defaultValue: 'hipaa-lsp', globalValue: inside } });
+  assert.equal(chosen.ok, true);
+  assert.equal(chosen.command, inside);
+  assert.equal(chosen.fromUser, true);
+});
+
+test('a symlink that leads into the workspace counts as inside it', () => {
+  const d = decide({
+    resolve: () => '/usr/local/bin/hipaa-lsp',
+    realpath: (f) => (f === '/usr/local/bin/hipaa-lsp' ? '/home/u/repo/tools/hipaa-lsp' : f),
+  });
+  assert.equal(d.ok, false);
+  assert.match(d.reason, /\/home\/u\/repo\/tools\/hipaa-lsp/);
+});
+
+test('a relative serverPath is refused, even from User settings', () => {
+  for (const rel of ['./bin/hipaa-lsp', 'bin/hipaa-lsp', '../x/hipaa-lsp']) {
+    const d = decide({ serverPath: { defaultValue: 'hipaa-lsp', globalValue: rel } });
+    assert.equal(d.ok, false, rel);
+    assert.equal(d.notFound, false);
+    assert.match(d.reason, /relative path/);
+  }
+});
+
+test('Windows paths compare without case', () => {
+  const d = decide({
+    platform: 'win32',
+    workspaceFolders: ['C:\\Users\\u\\Repo'],
+    resolve: () => 'c:\\users\\u\\repo\\tools\\hipaa-lsp.exe',
+  });
+  assert.equal(d.ok, false);
+  const { vscode } = createVscodeMock({});
+  const ext = loadBundle(vscode);
+  assert.equal(ext.isInside('/home/u/repo2/x', '/home/u/repo', 'linux'), false);
+  assert.equal(ext.isInside('/home/u/repo/x', '/home/u/repo', 'linux'), true);
+  assert.equal(ext.isInside('/home/u/repo/..x/y', '/home/u/repo', 'linux'), true);
+  assert.equal(ext.isInside('/home/u/x', '/home/u/repo', 'linux'), false);
+});
+
+test('an executable that is not found is reported as such', () => {
+  const d = decide({ resolve: () => undefined });
+  assert.equal(d.ok, false);
+  assert.equal(d.notFound, true);
+});
+
+test('activation refuses the default server found on PATH inside the opened folder', async () => {
+  const ws = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'hipaa-ws-'));
+  const bin = path.join(ws, '.venv', 'bin');
+  fs.mkdirSync(bin, { recursive: true });
+  const marker = path.join(ws, 'ran');
+  fs.writeFileSync(path.join(bin, 'hipaa-lsp'), `#!/bin/sh\ntouch '${marker}'\n`, { mode: 0o755 });
+  const savedPath = process.env.PATH;
+  process.env.PATH = `${bin}${path.delimiter}${savedPath}`;
+  try {
+    const { vscode, calls } = createVscodeMock(
+      {},
+      { workspaceConfig: { serverPath: path.join(bin, 'hipaa-lsp') }, workspaceFolders: [ws] },
+    );
+    const ext = loadBundle(vscode);
+    await ext.activate({ subscriptions: [] });
+    assert.equal(calls.errors.length, 1, 'expected one error message');
+    assert.match(calls.errors[0], /inside the workspace folder/);
+    assert.match(calls.warnings.join('\n'), /Ignored hipaaLsp\.serverPath from this workspace's settings/);
+    await ext.deactivate();
+    assert.equal(fs.existsSync(marker), false, 'the workspace program was run');
+  } finally {
+    process.env.PATH = savedPath;
+    fs.rmSync(ws, { recursive: true, force: true });
+  }
 });
