@@ -13,7 +13,7 @@ class RawClient:
 
     def __init__(self, env: dict | None = None):
         self.proc = subprocess.Popen([sys.executable, "-m", "hipaa_lsp", "serve"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=None if os.environ.get("RAW_CLIENT_STDERR") else subprocess.DEVNULL,
                                      env={**os.environ, **(env or {})})
         self.next_id = 0
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 from .config import Config
@@ -26,8 +25,6 @@ log = logging.getLogger("hipaa_lsp.lanes")
 
 HEAVY_BYTES = 512 * 1024
 HEAVY_SECONDS = 0.25
-# An analysis this old is killed when a newer edit of its document arrives (heavy lane only).
-CANCEL_AFTER_SECONDS = 0.1
 
 
 class Cancelled(Exception):
@@ -43,8 +40,10 @@ class Lane:
         self.settings: tuple[Config, str] = (Config(), UTF16)
         self.shadow: dict[str, tuple[str, bytes, int]] = {}  # uri -> (path, data, version), as sent
         self.lock = threading.Lock()
-        self.busy: tuple[str, float] | None = None  # (uri, started) of an analysis under way
+        self.busy: str | None = None  # the uri of an analysis under way
         self.cancelling = False
+        # uri -> the newest version the front has sent: an analysis of an older one is not started.
+        self.latest: dict[str, int] = {}
         if start:
             self.executor.submit(self._ensure_worker)
 
@@ -68,8 +67,10 @@ class Lane:
     def _budget(self) -> float:
         return self.settings[0].limits.analysis_timeout_ms / 1000
 
-    def run(self, operation: str, args: tuple, analyses: bool):
+    def run(self, operation: str, args: tuple, analyses: bool, version: int | None = None):
         """One request to the worker; WorkerLost (after a restart and replay) or Cancelled on failure."""
+        if analyses and version is not None and self.latest.get(args[0], version) > version:
+            raise Cancelled()  # an edit arrived while this request waited: its answer would be stale
         # The shadow is updated before sending, so a replay after a failure includes this change.
         if operation == "configure":
             self.settings = args
@@ -85,11 +86,12 @@ class Lane:
                 args = args[:2] + (version,)  # the worker applies the changes; the text is for replay
         elif operation == "close":
             self.shadow.pop(args[0], None)
-        worker = self._ensure_worker()
+            self.latest.pop(args[0], None)
         with self.lock:
-            self.busy = (args[0], time.monotonic()) if analyses else None
+            self.busy = args[0] if analyses else None
             self.cancelling = False
         try:
+            worker = self._ensure_worker()
             return worker.call(operation, *args, timeout=self._budget())
         except WorkerLost:
             cancelled = self.cancelling
@@ -111,10 +113,14 @@ class Lane:
 
     # ------------------------------------------------------------- from the event loop
 
-    def cancel_stale(self, uri: str) -> None:
+    def cancel_stale(self, uri: str, version: int) -> None:
+        """A newer text of `uri` arrived: kill its analysis if one is running (heavy lane only: there
+        an analysis can take seconds, while a restart and replay take about half a second)."""
+        self.latest[uri] = version
+        if self.name != "heavy":
+            return
         with self.lock:
-            busy = self.busy
-            if busy is None or busy[0] != uri or time.monotonic() - busy[1] < CANCEL_AFTER_SECONDS:
+            if self.busy != uri or self.worker is None:
                 return
             self.cancelling = True
         log.info("%s lane: stopping an analysis made stale by an edit", self.name)
@@ -142,9 +148,10 @@ class Lanes:
     def lane_for_size(self, size: int) -> str:
         return "heavy" if size > HEAVY_BYTES else "main"
 
-    def call(self, lane: str, operation: str, *args, analyses: bool = False) -> asyncio.Future:
+    def call(self, lane: str, operation: str, *args, analyses: bool = False,
+             version: int | None = None) -> asyncio.Future:
         return asyncio.get_running_loop().run_in_executor(self._lane(lane).executor, self._lane(lane).run,
-                                                          operation, args, analyses)
+                                                          operation, args, analyses, version)
 
     def send(self, lane: str, operation: str, *args) -> None:
         """A request whose answer nobody waits for (open, edit, close); failures are logged."""
@@ -168,9 +175,9 @@ class Lanes:
     def close(self, lane: str, uri: str) -> None:
         self.send(lane, "close", uri)
 
-    def cancel_stale(self, lane: str, uri: str) -> None:
-        if lane == "heavy" and lane in self.lanes:
-            self.lanes[lane].cancel_stale(uri)
+    def cancel_stale(self, lane: str, uri: str, version: int) -> None:
+        if lane in self.lanes:
+            self.lanes[lane].cancel_stale(uri, version)
 
     def note_cost(self, doc, elapsed: float) -> None:
         """Move a document whose analysis is slow out of the main lane."""

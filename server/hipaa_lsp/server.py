@@ -134,7 +134,7 @@ class HipaaLanguageServer(LanguageServer):
                 data, changes, whole = text, [], text
         doc.data, doc.version, doc.failed = data, version, None
         # A newer text makes an older analysis still running in the heavy lane worthless.
-        self.lanes.cancel_stale(doc.lane, doc.uri)
+        self.lanes.cancel_stale(doc.lane, doc.uri, version)
         if whole is not None and not changes:
             self.lanes.replace(doc.lane, doc.uri, data, version)
         else:
@@ -148,7 +148,7 @@ class HipaaLanguageServer(LanguageServer):
             return None, doc.failed[1]
         version = doc.version
         try:
-            value = await self.lanes.call(doc.lane, operation, doc.uri, *args, analyses=True)
+            value = await self.lanes.call(doc.lane, operation, doc.uri, *args, analyses=True, version=version)
         except Cancelled:
             return None, None
         except WorkerLost as exc:

@@ -41,7 +41,7 @@ log = logging.getLogger("hipaa_lsp.transport")
 # The largest file a client may legitimately open is the analysis limit (maxFileSizeKb, default
 # 2048 KiB). JSON escaping turns one byte into at most 6 characters (`\u001f`), and the didOpen
 # envelope (method, URI, languageId, version) adds a little: 64 KiB covers a very long URI.
-DEFAULT_MAX_FILE_SIZE_KB = Config().max_file_size_kb
+DEFAULT_MAX_FILE_SIZE_KB = Config().limits.max_file_size_kb
 JSON_ESCAPE_FACTOR = 6
 ENVELOPE_BYTES = 64 * 1024
 # A client may raise maxFileSizeKb; the frame limit follows it only up to this many KiB.
@@ -410,7 +410,8 @@ def body_limit_for(server) -> Callable[[], int]:
     """The frame limit, following the server's current maxFileSizeKb upward (never below default)."""
 
     def limit() -> int:
-        kb = getattr(getattr(server, "config", None), "max_file_size_kb", DEFAULT_MAX_FILE_SIZE_KB)
+        limits = getattr(getattr(server, "config", None), "limits", None)
+        kb = getattr(limits, "max_file_size_kb", DEFAULT_MAX_FILE_SIZE_KB)
         if not isinstance(kb, int) or kb < DEFAULT_MAX_FILE_SIZE_KB:
             kb = DEFAULT_MAX_FILE_SIZE_KB
         return body_limit(min(kb, MAX_FILE_SIZE_KB_CEILING))
