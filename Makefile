@@ -22,6 +22,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/run.py
+	$(PY) bench/worst_case.py
 
 # Regenerate the documents that are generated from the rule data.
 docs: $(STAMP)

@@ -110,17 +110,49 @@ class Client:
                          and m["params"]["uri"] == uri and m["params"].get("version") == version)
 
     def peak_rss_mb(self) -> float:
-        with open(f"/proc/{self.proc.pid}/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-        return float("nan")
+        """Peak resident memory of the server and every process it started (analysis workers and
+        multiprocessing's resource tracker), added up: a bound on what the server costs together."""
+        return sum(_vm_hwm_kb(pid) for pid in [self.proc.pid, *_descendants(self.proc.pid)]) / 1024
+
+    def hover(self, uri: str, line: int, character: int) -> dict:
+        rid = self.send("textDocument/hover", {"textDocument": {"uri": uri},
+                                               "position": {"line": line, "character": character}}, request=True)
+        return self.wait(lambda m: m.get("id") == rid)
 
     def close(self):
         rid = self.send("shutdown", None, request=True)
         self.wait(lambda m: m.get("id") == rid)
         self.send("exit", None)
         self.proc.wait(timeout=10)
+
+
+def _vm_hwm_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
 
 
 def redis_conf(lines: int) -> str:
@@ -250,6 +282,33 @@ def main() -> int:
     print(f"{'cold start to first diagnostics (5 runs)':58} {statistics.median(cold):7.1f}ms {max(cold):7.1f}ms "
           f"{1000:6}ms         {'ok' if max(cold) < 1000 else 'OVER'}")
 
+    # Requests on other documents while a file at the size limit is being analysed (heavy lane).
+    client = Client()
+    client.initialize()
+    client.open("file:///bench/other/redis.conf", redis_conf(300))
+    big = kubernetes_yaml(40_000)[: 2_000_000]
+    waits = []
+    for version in range(1, 6):
+        if version == 1:
+            client.send("textDocument/didOpen", {"textDocument": {"uri": "file:///bench/big/deploy.yaml",
+                                                                  "languageId": "yaml", "version": 1, "text": big}})
+        else:
+            client.send("textDocument/didChange", {"textDocument": {"uri": "file:///bench/big/deploy.yaml",
+                                                                    "version": version},
+                                                   "contentChanges": [{"text": big + "#" * version}]})
+        time.sleep(0.15)  # the heavy worker is parsing now
+        t0 = time.perf_counter()
+        client.hover("file:///bench/other/redis.conf", 2, 16)
+        waits.append((time.perf_counter() - t0) * 1000)
+    t0 = time.perf_counter()
+    client.wait(lambda m: m.get("method") == "textDocument/publishDiagnostics"
+                and m["params"]["uri"] == "file:///bench/big/deploy.yaml" and m["params"]["version"] == 5)
+    settle = (time.perf_counter() - t0) * 1000
+    client.close()
+    print(f"{'hover on another file while a 2 MB file is checked (5x)':58} {statistics.median(waits):7.1f}ms "
+          f"{max(waits):7.1f}ms {100:6}ms         {'ok' if max(waits) < 100 else 'OVER'}")
+    print(f"{'  2 MB file: last of 5 quick edits published after':58} {settle:7.1f}ms  (older analyses stopped)")
+
     client = Client()
     client.initialize()
     makers = [("redis.conf", lambda: redis_conf(300)), ("deploy.yaml", lambda: kubernetes_yaml(400)),
@@ -260,7 +319,7 @@ def main() -> int:
         client.open(f"file:///bench/many/{i}/{name}", make())
     peak = client.peak_rss_mb()
     client.close()
-    print(f"{'peak memory (VmHWM) with 100 open files':58} {peak:7.1f}MB {'':8} {150:6}MB         "
+    print(f"{'peak memory (VmHWM, all processes) with 100 open files':58} {peak:7.1f}MB {'':8} {150:6}MB         "
           f"{'ok' if peak < 150 else 'OVER'}")
     return 0
 

@@ -70,6 +70,11 @@ function settingsObject(): Record<string, unknown> {
     disabledRules: cfg.get<string[]>('disabledRules', []),
     severityOverrides: cfg.get<Record<string, string>>('severityOverrides', {}),
     maxFileSizeKb: cfg.get<number>('maxFileSizeKb', 2048),
+    maxLineLengthKb: cfg.get<number>('maxLineLengthKb', 256),
+    maxNestingDepth: cfg.get<number>('maxNestingDepth', 100),
+    maxDocuments: cfg.get<number>('maxDocuments', 10000),
+    maxNodes: cfg.get<number>('maxNodes', 1000000),
+    analysisTimeoutMs: cfg.get<number>('analysisTimeoutMs', 10000),
     fileAssociations: cfg.get<Record<string, string>>('fileAssociations', {}),
     trace: { server: cfg.get<string>('trace.server', 'off') },
   };

@@ -154,7 +154,7 @@ test('package.json contributes the hipaaLsp settings with their defaults', () =>
     'hipaaLsp.debounceMs': ['number', 150],
     'hipaaLsp.disabledRules': ['array', []],
     'hipaaLsp.severityOverrides': ['object', {}],
-    'hipaaLsp.maxFileSizeKb': ['number', 2048],
+    'hipaaLsp.maxFileSizeKb': ['integer', 2048],
     'hipaaLsp.fileAssociations': ['object', {}],
     'hipaaLsp.trace.server': ['string', 'off'],
   };
