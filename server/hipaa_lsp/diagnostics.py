@@ -12,11 +12,10 @@ from .analysis import unchecked_message
 from .config import Config
 from .document_store import OpenDocument
 from .limits import UNCHECKED_RULE
+from .lsp_names import SEVERITY, SOURCE
 from .positions import LineIndex
 from .rulebook import Rulebook
 
-SOURCE = "hipaa-lsp"
-SEVERITY = {"error": 1, "warning": 2, "information": 3, "hint": 4}
 
 
 def _range(sl: int, sc: int, el: int, ec: int) -> dict:

@@ -10,9 +10,9 @@ import bisect
 
 from .document_store import OpenDocument
 from .fixes import FixPlan, plan_fix
+from .lsp_names import FIX_ALL_KIND
 from .lsp_ranges import findings_at, lsp_range
 
-FIX_ALL_KIND = "source.fixAll.hipaa-lsp"
 
 
 def code_actions(doc: OpenDocument, start: tuple[int, int], end: tuple[int, int], quickfix: bool, fix_all: bool,

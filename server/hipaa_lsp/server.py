@@ -19,17 +19,15 @@ from pygls.lsp.server import LanguageServer
 
 from . import __version__
 from .config import Config, config_from
-from .diagnostics import SOURCE
 from .lanes import Cancelled, Lanes
 from .limits import UNCHECKED_RULE
+from .lsp_names import FIX_ALL_KIND, SEVERITY, SOURCE
 from .positions import UTF8, UTF16, UTF32, LineIndex
 from .protocol import HipaaProtocol
 from .worker_pool import WorkerFailed, WorkerLost
 
 log = logging.getLogger("hipaa_lsp")
 
-FIX_ALL_KIND = "source.fixAll.hipaa-lsp"
-_SEVERITY = {"error": 1, "warning": 2, "information": 3, "hint": 4}
 
 
 def _safe(default=None):
@@ -182,7 +180,7 @@ class HipaaLanguageServer(LanguageServer):
         from .rulebook import load_rulebook  # only when a worker was lost: keep start-up light
 
         message = load_rulebook().rules[UNCHECKED_RULE].message.replace("{reason}", reason)
-        severity = _SEVERITY[self.config.severity_overrides.get(UNCHECKED_RULE, "error")]
+        severity = SEVERITY[self.config.severity_overrides.get(UNCHECKED_RULE, "error")]
         zero = {"line": 0, "character": 0}
         return [{"range": {"start": zero, "end": zero}, "message": message, "severity": severity,
                  "source": SOURCE, "code": UNCHECKED_RULE, "data": {"ruleId": UNCHECKED_RULE, "fixable": False}}]

@@ -12,7 +12,6 @@ import multiprocessing
 import time
 from multiprocessing.connection import wait
 
-from .analysis_worker import run
 
 log = logging.getLogger("hipaa_lsp.pool")
 
@@ -24,6 +23,14 @@ _CONTEXT = multiprocessing.get_context("spawn")
 # Starting a worker (a Python process importing the grammars and loading the rules) takes about half
 # a second; this bounds a start that never finishes.
 STARTUP_SECONDS = 120.0
+
+
+def _worker_entry(conn, log_level: int) -> None:
+    # Imported here, in the worker, so the LSP front and the CLI's main process never load the
+    # grammars and the rules they do not use.
+    from .analysis_worker import run
+
+    run(conn, log_level)
 
 
 class WorkerLost(Exception):
@@ -47,7 +54,7 @@ class WorkerProcess:
 
     def start(self, wait: bool = True) -> None:
         parent, child = _CONTEXT.Pipe()
-        self.process = _CONTEXT.Process(target=run, args=(child, self.log_level), daemon=True,
+        self.process = _CONTEXT.Process(target=_worker_entry, args=(child, self.log_level), daemon=True,
                                         name="hipaa-lsp-analysis")
         self.process.start()
         child.close()
