@@ -24,6 +24,27 @@ class Config:
     file_associations: dict[str, str] = field(default_factory=dict)
     # technology -> product version, for defaults that changed between versions ("postgresql": "13").
     product_versions: dict[str, str] = field(default_factory=dict)
+    # From project files (`project_config.py`), farthest first: (disable, enable) rule ids or
+    # prefixes ending in "-"; a later layer's `enable` re-enables what an earlier one disabled.
+    rule_layers: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = ()
+
+    def rule_disabled(self, rule_id: str) -> bool:
+        off = rule_id in self.disabled_rules
+        for disable, enable in self.rule_layers:
+            if any(_rule_matches(p, rule_id) for p in disable):
+                off = True
+            if any(_rule_matches(p, rule_id) for p in enable):
+                off = False
+        return off
+
+
+def _rule_matches(pattern: str, rule_id: str) -> bool:
+    return rule_id.startswith(pattern) if pattern.endswith("-") else rule_id == pattern
+
+
+# Every key `config_from` reads: a legacy `--config` JSON file with another key is an error.
+KNOWN_KEYS = frozenset({"debounceMs", "disabledRules", "severityOverrides", "fileAssociations",
+                        "productVersions", *LIMIT_SETTINGS})
 
 
 def config_from(data: Any, base: Config | None = None) -> tuple[Config, list[str]]:
