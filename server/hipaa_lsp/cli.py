@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from . import __version__
@@ -118,7 +119,11 @@ class _Configs:
     def __init__(self, args, base: Config, fixed=None, finder=None):
         self.args, self.base, self.fixed, self.finder = args, base, fixed, finder
         self.noted: set[str] = set()  # notes already printed (an extended file's, once)
-        self.summary = self.for_file(args.paths[0]) if args.paths else base  # for the reports
+        # The reports take one severity table (reports.py has no per-file severity yet): the
+        # project files' overrides are gathered into it as files are resolved.
+        self.severities: dict[str, str] = {}
+        summary = self.for_file(args.paths[0]) if args.paths else base
+        self.summary = replace(summary, severity_overrides=self.severities)  # for the reports
 
     def _project(self, path: str, is_dir: bool = False):
         from .project_config import ConfigError
@@ -138,14 +143,18 @@ class _Configs:
         return project
 
     def for_file(self, path: str) -> Config:
-        from dataclasses import replace
-
         project = self._project(path, os.path.isdir(path))
         config = project.config_for(path, self.base) if project is not None else self.base
         kinds = {}
         for item in self.args.kind:  # --kind wins over the project's associations
             glob, _, kind = item.partition("=")
             kinds[glob] = kind
+        for rule, level in config.severity_overrides.items():
+            if self.severities.setdefault(rule, level) != level:
+                note = f"severity of {rule} differs between project files; the report shows {self.severities[rule]}"
+                if note not in self.noted:
+                    self.noted.add(note)
+                    print(f"hipaa-lsp: note: {note}", file=sys.stderr)
         return replace(config, file_associations={**kinds, **config.file_associations},
                        rule_layers=config.rule_layers + ((tuple(r.upper() for r in self.args.disable), ()),))
 

@@ -186,6 +186,10 @@ def _has_section(pyproject: str) -> bool:
     return b"hipaa-lsp" in head  # parsed (and its errors reported) only when it mentions us
 
 
+def is_config_file(path: str) -> bool:
+    return os.path.basename(path) in (CONFIG_NAME, PYPROJECT)
+
+
 def config_in(folder: str) -> str | None:
     own = os.path.join(folder, CONFIG_NAME)
     if os.path.isfile(own):
@@ -269,7 +273,9 @@ def _inside(path: str, root: str) -> bool:
 class ProjectFinder:
     """Discovery with caches, for many files of one scan (or one editor session)."""
 
-    def __init__(self, stop_dirs: tuple[str, ...] = (), rule_ids: frozenset[str] | None = None):
+    def __init__(self, stop_dirs: tuple[str, ...] = (), rule_ids=None):
+        # rule_ids: a set, or a function returning it (the server loads the rules only when a
+        # project file exists: its front keeps start-up light).
         self.stop_dirs = tuple(os.path.abspath(s) for s in stop_dirs)
         self.rule_ids = rule_ids
         self._by_folder: dict[str, tuple[str | None, str | None]] = {}
@@ -291,6 +297,8 @@ class ProjectFinder:
         project = self._projects.get(key)
         if project is None:
             try:
+                if callable(self.rule_ids):
+                    self.rule_ids = self.rule_ids()
                 project = load_project(config_path, boundary, self.rule_ids)
             except ConfigError as exc:
                 project = exc
@@ -369,8 +377,11 @@ def parse_layer(path: str, rule_ids: frozenset[str] | None = None, text: str | N
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None) or _decode_line(str(exc))
-        message = getattr(exc, "msg", None) or re.sub(r"\s*\(at line \d+, column \d+\)$", "", str(exc))
+        message = str(exc)
+        m = re.search(r"\(at line (\d+), column \d+\)$", message)
+        # tomllib (before 3.14) only says where in its message; "end of document" is the last line.
+        line = int(m.group(1)) if m else max(1, len(text.rstrip().splitlines()))
+        message = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)$", "", message)
         raise ConfigError(path, line, f"invalid TOML: {message}") from None
     is_py = os.path.basename(path) == PYPROJECT if pyproject is None else pyproject
     if is_py:
@@ -378,11 +389,6 @@ def parse_layer(path: str, rule_ids: frozenset[str] | None = None, text: str | N
         if data is None:
             raise ConfigError(path, 1, f"no [tool.{SECTION}] table")
     return _validate(path, text, data, rule_ids)
-
-
-def _decode_line(message: str) -> int:
-    m = re.search(r"at line (\d+)", message)
-    return int(m.group(1)) if m else 1
 
 
 def _validate(path: str, text: str, data: dict, rule_ids: frozenset[str] | None) -> Layer:
@@ -496,6 +502,8 @@ def _validate(path: str, text: str, data: dict, rule_ids: frozenset[str] | None)
             if not isinstance(entry.get("pattern"), str) or not entry["pattern"]:
                 fail(keys, "[[associations]] needs a pattern (a glob relative to this file)")
             kind = entry.get("kind")
+            if not isinstance(kind, str):
+                fail(keys, "[[associations]] needs a kind; see `hipaa-lsp rules --kinds`")
             if kind not in KINDS:
                 hint = difflib.get_close_matches(str(kind), list(KINDS), n=1)
                 fail(keys + ("kind",), f"unknown kind {kind!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
