@@ -212,3 +212,26 @@ def test_schema_and_loader_agree_on_keys():
     assert set(props["versions"]["properties"]) == TECHNOLOGIES | {"paths"}
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"rules": {"disable": ["X"], "disabel": []}}, SCHEMA)
+
+
+@pytest.mark.parametrize("pattern, rel, expected", [
+    ("generated/", "generated/a/redis.conf", True),
+    ("generated/", "generated", False),          # a file called "generated" is not a folder
+    ("*.sample.conf", "x/y/redis.sample.conf", True),
+    ("/redis.conf", "sub/redis.conf", False),
+    ("deploy/*.yaml", "deploy/a/b.yaml", False),  # * stays inside one folder
+    ("deploy/**/*.yaml", "deploy/a/b.yaml", True),
+    ("legacy", "legacy/postgresql.conf", True),
+])
+def test_glob_semantics(pattern: str, rel: str, expected: bool):
+    from hipaa_lsp.project_config import path_matches
+
+    assert path_matches(pattern, rel) is expected
+
+
+def test_editor_associations_with_unknown_kinds_are_reported():
+    from hipaa_lsp.config import config_from
+
+    config, problems = config_from({"fileAssociations": {"conf/cache-*.conf": "redis", "*.acl": "redis-acl"}})
+    assert config.file_associations == {"*.acl": "redis-acl"}
+    assert any("conf/cache-*.conf -> redis" in p for p in problems)

@@ -90,6 +90,13 @@ def config_from(data: Any, base: Config | None = None) -> tuple[Config, list[str
                 problems.append(f"{key} must be a number from {low} to {high}, got {v!r}")
     if limit_changes:
         changes["limits"] = replace(config.limits, **limit_changes)
+    if isinstance(data.get("fileAssociations"), dict):
+        from .detect import KINDS  # plain data, no parser imports
+
+        bad = sorted(f"{g} -> {k}" for g, k in data["fileAssociations"].items() if k not in KINDS)
+        if bad:  # detect_kind would skip them without a word
+            problems.append(f"fileAssociations: unknown kinds ignored: {', '.join(bad)} (see `hipaa-lsp rules --kinds`)")
+            data = {**data, "fileAssociations": {g: k for g, k in data["fileAssociations"].items() if k in KINDS}}
     for key, attr in (("fileAssociations", "file_associations"), ("productVersions", "product_versions")):
         if key in data:
             v = data[key]

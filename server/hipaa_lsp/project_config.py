@@ -417,14 +417,15 @@ def _validate(path: str, text: str, data: dict, rule_ids: frozenset[str] | None)
         return str(value)
 
     def rule_pattern(keys: tuple, value: str) -> str:
+        where = ".".join(k for k in keys[:2] if isinstance(k, str))  # rules.disable, rules.severity
         pattern = value.upper()
         if not RULE_ID.match(pattern):
-            fail(keys, f"{keys[-1]}: {value!r} is not a rule id or prefix")
+            fail(keys, f"{where}: {value!r} is not a rule id or prefix")
         if rule_ids is not None:
             if pattern.endswith("-") and not any(r.startswith(pattern) for r in rule_ids):
-                fail(keys, f"{keys[-1]}: no rule id starts with {value!r}")
+                fail(keys, f"{where}: no rule id starts with {value!r}")
             if not pattern.endswith("-") and pattern not in rule_ids:
-                fail(keys, f"{keys[-1]}: unknown rule id {value!r}")
+                fail(keys, f"{where}: unknown rule id {value!r}")
         return pattern
 
     folder = os.path.dirname(path)

@@ -13,6 +13,7 @@ import asyncio
 import functools
 import logging
 import os
+from dataclasses import replace
 from urllib.parse import unquote, urlparse
 
 from lsprotocol import types as lsp
@@ -147,7 +148,7 @@ class HipaaLanguageServer(LanguageServer):
         broken project file is reported (and shown on itself when open); defaults apply meanwhile."""
         from .project_config import ConfigError, ProjectFinder
 
-        doc.config, doc.excluded = self.config, False
+        doc.config, doc.excluded = self.editor_config(doc.path), False
         if not doc.uri.startswith("file:"):
             return
         if self.finder is None:
@@ -158,10 +159,24 @@ class HipaaLanguageServer(LanguageServer):
             self.config_error(exc)
             return
         if project is not None:
-            doc.config = project.config_for(doc.path, self.config)
+            doc.config = project.config_for(doc.path, doc.config)
             doc.excluded = project.excluded(doc.path)
             for note in project.notes:
                 self.warn_once(note, lsp.MessageType.Info)
+
+    def editor_config(self, path: str) -> Config:
+        """The editor settings for `path`: relative `fileAssociations` globs are relative to the
+        workspace folder holding it (paths here are absolute, so they would never match)."""
+        import glob as globlib
+
+        relative = [g for g in self.config.file_associations if not g.startswith(("/", "*"))]
+        folder = next((f for f in sorted(self.stop_dirs(), key=len, reverse=True)
+                       if path.startswith(f.rstrip("/") + "/")), None)
+        if not relative or folder is None:
+            return self.config
+        prefix = globlib.escape(folder.rstrip("/")) + "/"
+        associations = {(prefix + g if g in relative else g): k for g, k in self.config.file_associations.items()}
+        return replace(self.config, file_associations=associations)
 
     def config_error(self, exc) -> None:
         self.config_errors[exc.path] = exc
@@ -349,6 +364,8 @@ def create_server() -> HipaaLanguageServer:
     @_safe()
     async def initialized(ls: HipaaLanguageServer, params: lsp.InitializedParams):
         await _pull_configuration(ls)
+        if ls.documents:  # opened while the settings were on their way: check them with the settings
+            ls.refresh_all()
 
     @server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
     @_safe()
