@@ -347,9 +347,8 @@ def _line_of(text: str, keys: tuple) -> int:
     key = names[0]
     key_re = re.compile(r"""^\s*(?:[\w.-]+\.)?["']?""" + re.escape(key) + r"""["']?\s*(=|\.)""")
     for i in range(start, len(lines)):
-        if i > start and lines[i].lstrip().startswith("[") and not key_re.match(lines[i]):
-            if re.match(r"^\s*\[", lines[i]) and i != start:
-                break
+        if i > start and lines[i].lstrip().startswith("["):
+            break  # the next table: the key is not declared in this one
         if key_re.match(lines[i]):
             return i + 1
     for i, line in enumerate(lines):  # inline tables, odd layouts: the first mention
