@@ -177,6 +177,10 @@ def test_limits_lower_and_reserved_sections_are_noted(repo: Path):
     assert proc.returncode == 1
     assert {f["ruleId"] for f in json.loads(proc.stdout)["files"][0]["findings"]} == {"HLSP-UNCHECKED-001"}
     assert ".hipaa-lsp.toml:4: [ci] (CI gate settings) is reserved" in proc.stderr
+    # The built-in rule can be disabled like any other (for files known not to be configurations).
+    write(repo / "big" / ".hipaa-lsp.toml", '[rules]\ndisable = ["HLSP-"]\n[limits]\nmax-file-size-kb = 1\n')
+    write(repo / "big" / "redis.conf", INSECURE + "# padding\n" * 200)
+    assert findings(repo)["big/redis.conf"] == set()
 
 
 # ------------------------------------------------------------------------------- the schema
@@ -235,3 +239,11 @@ def test_editor_associations_with_unknown_kinds_are_reported():
     config, problems = config_from({"fileAssociations": {"conf/cache-*.conf": "redis", "*.acl": "redis-acl"}})
     assert config.file_associations == {"*.acl": "redis-acl"}
     assert any("conf/cache-*.conf -> redis" in p for p in problems)
+
+
+def test_pyproject_errors_point_into_the_tool_table(repo: Path):
+    write(repo / "pyproject.toml", '[project]\nname = "x"\n\n[tool.hipaa-lsp.rules]\ndisable = []\nenabled = []\n')
+    write(repo / "redis.conf", INSECURE)
+    proc = run("scan", ".", cwd=repo)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("pyproject.toml:6: unknown key 'enabled' in [rules] (did you mean 'enable'?)")
