@@ -125,7 +125,7 @@ def segments(kind: Kind, data: bytes) -> list[tuple[int, int]]:
 def check_documents(documents: list[Document], data: bytes, rulebook: Rulebook, config: Config) -> list[Finding]:
     findings: list[Finding] = []
     for doc in documents:
-        rules = [r for r in rulebook.for_kind(doc.kind, doc.dialect) if r.id not in config.disabled_rules]
+        rules = [r for r in rulebook.for_kind(doc.kind, doc.dialect) if not config.rule_disabled(r.id)]
         own = data[doc.base : doc.base + doc.span.end]
         findings.extend(evaluate(doc, own, rules, config.product_versions))
     return findings

@@ -35,18 +35,29 @@ class WorkerState:
         self.config = Config()
         self.encoding = UTF16
         self.documents: dict[str, OpenDocument] = {}
+        self.own_configs: dict[str, Config] = {}  # uri -> the document's resolved configuration
 
     # ------------------------------------------------------------------ documents (server)
 
     def configure(self, config: Config, encoding: str) -> None:
         self.config, self.encoding = config, encoding
-        for doc in self.documents.values():
-            doc.reconfigure(config, detect_kind(doc.path, doc.data[:65536], config.file_associations))
+        for uri, doc in self.documents.items():
+            if uri not in self.own_configs:
+                doc.reconfigure(config, detect_kind(doc.path, doc.data[:65536], config.file_associations))
 
-    def open(self, uri: str, path: str, data: bytes, version: int) -> str | None:
-        kind = detect_kind(path, data[:65536], self.config.file_associations)
-        self.documents[uri] = OpenDocument(uri, path, data, version, kind, self.rulebook, self.config)
+    def open(self, uri: str, path: str, data: bytes, version: int, config: Config | None = None) -> str | None:
+        """`config`: the document's own, resolved by the front (editor settings + project file)."""
+        if config is not None:
+            self.own_configs[uri] = config
+        config = config or self.config
+        kind = detect_kind(path, data[:65536], config.file_associations)
+        self.documents[uri] = OpenDocument(uri, path, data, version, kind, self.rulebook, config)
         return kind.id if kind else None
+
+    def doc_config(self, uri: str, config: Config) -> None:
+        self.own_configs[uri] = config
+        doc = self.documents[uri]
+        doc.reconfigure(config, detect_kind(doc.path, doc.data[:65536], config.file_associations))
 
     def edit(self, uri: str, changes: list[tuple[int, int, bytes]], version: int) -> None:
         doc = self.documents[uri]
@@ -57,6 +68,7 @@ class WorkerState:
 
     def close(self, uri: str) -> None:
         self.documents.pop(uri, None)
+        self.own_configs.pop(uri, None)
 
     def diagnostics(self, uri: str) -> tuple[list[dict], float]:
         """The document's diagnostics in LSP form, and how long the analysis took (seconds)."""
@@ -67,7 +79,7 @@ class WorkerState:
         started = time.perf_counter()
         doc.refresh()
         elapsed = time.perf_counter() - started
-        return diagnostics(doc, self.encoding, self.config, self.rulebook), elapsed
+        return diagnostics(doc, self.encoding, doc.config, self.rulebook), elapsed
 
     def hover(self, uri: str, line: int, character: int) -> dict | None:
         from .lsp_hover import hover

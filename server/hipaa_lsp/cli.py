@@ -10,10 +10,11 @@ import json
 import logging
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from . import __version__
-from .config import Config, config_from
+from .config import Config
 from .file_walk import IGNORE_FILE
 from .log_safety import install_log_safety
 
@@ -43,7 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     scan.add_argument("--exclude", action="append", default=[], metavar="GLOB",
                       help=f"skip paths matching GLOB (gitignore-style; repeatable; also read from {IGNORE_FILE})")
     scan.add_argument("--disable", action="append", default=[], metavar="RULE_ID", help="disable a rule (repeatable)")
-    scan.add_argument("--config", metavar="FILE", help="JSON file with hipaaLsp settings")
+    scan.add_argument("--config", metavar="FILE",
+                      help="project configuration (TOML, as .hipaa-lsp.toml) for every scanned file, instead of "
+                           "discovering it per file; the legacy JSON settings file is still read (deprecated)")
     scan.add_argument("--kind", action="append", default=[], metavar="GLOB=KIND",
                       help="treat files matching GLOB as KIND (see `hipaa-lsp rules --kinds`)")
     scan.add_argument("--no-color", action="store_true", help="plain text output")
@@ -109,29 +112,107 @@ def _serve(args) -> int:
 # -------------------------------------------------------------------------------------------- scan
 
 
-def _load_config(args) -> Config:
-    config = Config()
-    if args.config:
+class _Configs:
+    """The configuration of each scanned file: `--config FILE` for all of them, else the project
+    file discovered from each file (see `project_config.py`); CLI options apply last."""
+
+    def __init__(self, args, base: Config, fixed=None, finder=None):
+        self.args, self.base, self.fixed, self.finder = args, base, fixed, finder
+        self.noted: set[str] = set()  # notes already printed (an extended file's, once)
+        # The reports take one severity table (reports.py has no per-file severity yet): the
+        # project files' overrides are gathered into it as files are resolved.
+        self.severities: dict[str, str] = {}
+        summary = self.for_file(args.paths[0]) if args.paths else base
+        self.summary = replace(summary, severity_overrides=self.severities)  # for the reports
+
+    def _project(self, path: str, is_dir: bool = False):
+        from .project_config import ConfigError
+
+        if self.fixed is not None:
+            return self.fixed
+        if self.finder is None:
+            return None
         try:
-            settings = json.loads(Path(args.config).read_text())
-        except (OSError, ValueError) as exc:
-            raise UsageError(f"cannot read --config {args.config}: {exc}") from exc
-        config, problems = config_from(settings)
-        for p in problems:
-            print(f"hipaa-lsp: --config: {p}", file=sys.stderr)
-    associations = dict(config.file_associations)
+            project = self.finder.project_for(path, is_dir)
+        except ConfigError as exc:
+            _config_error(exc)
+        for note in project.notes if project is not None else ():
+            if note not in self.noted:
+                self.noted.add(note)
+                print(f"hipaa-lsp: note: {note}", file=sys.stderr)
+        return project
+
+    def for_file(self, path: str) -> Config:
+        project = self._project(path, os.path.isdir(path))
+        config = project.config_for(path, self.base) if project is not None else self.base
+        kinds = {}
+        for item in self.args.kind:  # --kind wins over the project's associations
+            glob, _, kind = item.partition("=")
+            kinds[glob] = kind
+        for rule, level in config.severity_overrides.items():
+            if self.severities.setdefault(rule, level) != level:
+                note = f"severity of {rule} differs between project files; the report shows {self.severities[rule]}"
+                if note not in self.noted:
+                    self.noted.add(note)
+                    print(f"hipaa-lsp: note: {note}", file=sys.stderr)
+        return replace(config, file_associations={**kinds, **config.file_associations},
+                       rule_layers=config.rule_layers + ((tuple(r.upper() for r in self.args.disable), ()),))
+
+    def excluded(self, path: str, is_dir: bool) -> bool:
+        project = self._project(path, is_dir)
+        return project is not None and project.excluded(path, is_dir)
+
+
+def _config_error(exc) -> None:
+    print(f"{_shown(_near(exc.path))}:{exc.line}: {exc.message}", file=sys.stderr)
+    raise UsageError("invalid configuration file; nothing scanned")
+
+
+def _near(path: str) -> str:
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
+
+
+def _load_config(args) -> _Configs:
+    from .detect import KINDS
+    from .project_config import ConfigError, ProjectFinder, discover, legacy_json, load_project
+    from .rulebook import load_rulebook
+
     for item in args.kind:
         glob, sep, kind = item.partition("=")
         if not sep:
             raise UsageError(f"--kind takes GLOB=KIND, got {item!r}")
-        from .detect import KINDS
-
         if kind not in KINDS:
             raise UsageError(f"unknown kind {kind!r}; see `hipaa-lsp rules --kinds`")
-        associations[glob] = kind
-    from dataclasses import replace
-
-    return replace(config, disabled_rules=config.disabled_rules | set(args.disable), file_associations=associations)
+    rule_ids = frozenset(load_rulebook().rules)
+    unknown = sorted(r for r in args.disable if r.upper() not in rule_ids)
+    if unknown:
+        print(f"hipaa-lsp: unknown rule ids in --disable/disabledRules: {', '.join(unknown)}", file=sys.stderr)
+    if not args.config:
+        # Discovery per file: the closest project file wins (stops at the git root).
+        return _Configs(args, Config(), finder=ProjectFinder(rule_ids=rule_ids))
+    path = os.path.abspath(args.config)
+    try:
+        with open(path, "rb") as handle:
+            text = handle.read((1 << 20) + 1).decode("utf-8", "replace")
+    except OSError as exc:
+        raise UsageError(f"cannot read --config {args.config}: {exc.strerror or exc}") from None
+    if path.endswith(".json") or text.lstrip().startswith("{"):
+        print(f"hipaa-lsp: --config {args.config}: JSON settings are deprecated; use a .hipaa-lsp.toml "
+              "(see README, Project configuration)", file=sys.stderr)
+        config, errors = legacy_json(path, text)
+        if errors:
+            for exc in errors[:-1]:
+                print(f"{_shown(_near(exc.path))}:{exc.line}: {exc.message}", file=sys.stderr)
+            _config_error(errors[-1])
+        return _Configs(args, config)
+    try:
+        project = load_project(path, discover(os.path.dirname(path))[1], rule_ids)
+    except ConfigError as exc:
+        _config_error(exc)
+    for note in project.notes:
+        print(f"hipaa-lsp: note: {note}", file=sys.stderr)
+    return _Configs(args, Config(), fixed=project)
 
 
 def _scan(args) -> int:
@@ -140,13 +221,14 @@ def _scan(args) -> int:
     from .rulebook import load_rulebook
     from .worker_pool import ScanPool
 
-    config = _load_config(args)
+    configs = _load_config(args)
+    config = configs.summary
     rulebook = load_rulebook()
     unknown = sorted(r for r in config.disabled_rules if r not in rulebook.rules)
     if unknown:
         print(f"hipaa-lsp: unknown rule ids in --disable/disabledRules: {', '.join(unknown)}", file=sys.stderr)
     try:
-        walk = collect_files(args.paths, args.exclude)
+        walk = collect_files(args.paths, args.exclude, configs.excluded)
     except MissingPath as exc:
         raise UsageError(str(exc)) from None
     for path, why in walk.problems:
@@ -157,7 +239,7 @@ def _scan(args) -> int:
         pool = ScanPool(min(jobs, len(walk.files)), logging.getLogger("hipaa_lsp").getEffectiveLevel())
         try:
             timeout = config.limits.analysis_timeout_ms / 1000
-            tasks = [("scan_file", (path, config, args.fix)) for path in walk.files]
+            tasks = [("scan_file", (path, configs.for_file(path), args.fix)) for path in walk.files]
             for (_, (path, _, _)), outcome in pool.run(tasks, timeout):
                 result = _outcome(path, outcome, rulebook)
                 if result is not None:

@@ -24,6 +24,27 @@ class Config:
     file_associations: dict[str, str] = field(default_factory=dict)
     # technology -> product version, for defaults that changed between versions ("postgresql": "13").
     product_versions: dict[str, str] = field(default_factory=dict)
+    # From project files (`project_config.py`), farthest first: (disable, enable) rule ids or
+    # prefixes ending in "-"; a later layer's `enable` re-enables what an earlier one disabled.
+    rule_layers: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = ()
+
+    def rule_disabled(self, rule_id: str) -> bool:
+        off = rule_id in self.disabled_rules
+        for disable, enable in self.rule_layers:
+            if any(_rule_matches(p, rule_id) for p in disable):
+                off = True
+            if any(_rule_matches(p, rule_id) for p in enable):
+                off = False
+        return off
+
+
+def _rule_matches(pattern: str, rule_id: str) -> bool:
+    return rule_id.startswith(pattern) if pattern.endswith("-") else rule_id == pattern
+
+
+# Every key `config_from` reads: a legacy `--config` JSON file with another key is an error.
+KNOWN_KEYS = frozenset({"debounceMs", "disabledRules", "severityOverrides", "fileAssociations",
+                        "productVersions", *LIMIT_SETTINGS})
 
 
 def config_from(data: Any, base: Config | None = None) -> tuple[Config, list[str]]:
@@ -69,6 +90,13 @@ def config_from(data: Any, base: Config | None = None) -> tuple[Config, list[str
                 problems.append(f"{key} must be a number from {low} to {high}, got {v!r}")
     if limit_changes:
         changes["limits"] = replace(config.limits, **limit_changes)
+    if isinstance(data.get("fileAssociations"), dict):
+        from .detect import KINDS  # plain data, no parser imports
+
+        bad = sorted(f"{g} -> {k}" for g, k in data["fileAssociations"].items() if k not in KINDS)
+        if bad:  # detect_kind would skip them without a word
+            problems.append(f"fileAssociations: unknown kinds ignored: {', '.join(bad)} (see `hipaa-lsp rules --kinds`)")
+            data = {**data, "fileAssociations": {g: k for g, k in data["fileAssociations"].items() if k in KINDS}}
     for key, attr in (("fileAssociations", "file_associations"), ("productVersions", "product_versions")):
         if key in data:
             v = data[key]

@@ -30,7 +30,7 @@ def diagnostics(doc: OpenDocument, encoding: str, config: Config, rulebook: Rule
         s, e = index.position(notice.start, encoding), index.position(notice.end, encoding)
         out.append({"range": _range(s.line, s.character, e.line, e.character), "message": notice.message,
                     "severity": SEVERITY["information"], "source": SOURCE, "code": notice.code})
-    if UNCHECKED_RULE not in config.disabled_rules:
+    if not config.rule_disabled(UNCHECKED_RULE):
         severity = SEVERITY[config.severity_overrides.get(UNCHECKED_RULE, "error")]
         for hit in doc.unchecked:
             s, e = index.position(hit.start, encoding), index.position(hit.end, encoding)

@@ -12,6 +12,7 @@ import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 # Folders never worth scanning: dependencies, caches, VCS internals.
 DEFAULT_EXCLUDES = (".git/", ".hg/", ".svn/", "node_modules/", ".venv/", "venv/", "__pycache__/",
@@ -60,7 +61,10 @@ def is_ignored(rel: str, is_dir: bool, patterns: list[str]) -> bool:
     return False
 
 
-def collect_files(paths: list[str], excludes: list[str]) -> Walk:
+def collect_files(paths: list[str], excludes: list[str],
+                  excluded: Callable[[str, bool], bool] | None = None) -> Walk:
+    """`excluded(path, is_dir)`: the project configuration's `exclude` (see `project_config.py`);
+    it applies inside folders, not to files named on the command line."""
     walk = Walk()
     for raw in paths:
         try:
@@ -70,13 +74,14 @@ def collect_files(paths: list[str], excludes: list[str]) -> Walk:
         if stat.S_ISREG(st.st_mode):
             walk.files.append(raw)
         elif stat.S_ISDIR(st.st_mode):
-            _walk_folder(raw, excludes, walk)
+            _walk_folder(raw, excludes, walk, excluded)
         else:
             walk.problems.append((raw, "not a regular file or folder; not read"))
     return walk
 
 
-def _walk_folder(root: str, excludes: list[str], walk: Walk) -> None:
+def _walk_folder(root: str, excludes: list[str], walk: Walk,
+                 excluded: Callable[[str, bool], bool] | None = None) -> None:
     patterns = ignore_patterns(root, excludes)
 
     def unreadable(exc: OSError) -> None:
@@ -85,9 +90,10 @@ def _walk_folder(root: str, excludes: list[str], walk: Walk) -> None:
     for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable, followlinks=False):
         rel_dir = Path(dirpath).relative_to(root).as_posix()
         rel_dir = "" if rel_dir == "." else rel_dir + "/"
-        dirnames[:] = sorted(d for d in dirnames if not is_ignored(rel_dir + d, True, patterns))
+        dirnames[:] = sorted(d for d in dirnames if not is_ignored(rel_dir + d, True, patterns)
+                             and not (excluded and excluded(os.path.join(dirpath, d), True)))
         for name in sorted(filenames):
-            if is_ignored(rel_dir + name, False, patterns):
+            if is_ignored(rel_dir + name, False, patterns) or (excluded and excluded(os.path.join(dirpath, name), False)):
                 continue
             full = os.path.normpath(os.path.join(dirpath, name))  # "x/y", not "./x/y"
             try:

@@ -38,7 +38,8 @@ class Lane:
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"hipaa-lsp-{name}")
         self.worker: WorkerProcess | None = None
         self.settings: tuple[Config, str] = (Config(), UTF16)
-        self.shadow: dict[str, tuple[str, bytes, int]] = {}  # uri -> (path, data, version), as sent
+        # uri -> (path, data, version, the document's config), as sent
+        self.shadow: dict[str, tuple[str, bytes, int, Config | None]] = {}
         self.lock = threading.Lock()
         self.busy: str | None = None  # the uri of an analysis under way
         self.cancelling = False
@@ -61,8 +62,8 @@ class Lane:
     def _replay(self) -> None:
         config, encoding = self.settings
         self.worker.call("configure", config, encoding, timeout=None)
-        for uri, (path, data, version) in list(self.shadow.items()):
-            self.worker.call("open", uri, path, data, version, timeout=self._budget())
+        for uri, (path, data, version, doc_config) in list(self.shadow.items()):
+            self.worker.call("open", uri, path, data, version, doc_config, timeout=self._budget())
 
     def _budget(self) -> float:
         return self.settings[0].limits.analysis_timeout_ms / 1000
@@ -75,13 +76,18 @@ class Lane:
         if operation == "configure":
             self.settings = args
         elif operation == "open":
-            uri, path, data, version = args
-            self.shadow[uri] = (path, data, version)
+            uri, path, data, version, doc_config = args
+            self.shadow[uri] = (path, data, version, doc_config)
+        elif operation == "doc_config":
+            uri, doc_config = args
+            if uri not in self.shadow:
+                return None  # closed meanwhile
+            self.shadow[uri] = self.shadow[uri][:3] + (doc_config,)
         elif operation in ("edit", "replace"):
             uri = args[0]
-            path = self.shadow[uri][0]
+            path, doc_config = self.shadow[uri][0], self.shadow[uri][3]
             data, version = args[-2:] if operation == "edit" else args[1:]
-            self.shadow[uri] = (path, data, version)
+            self.shadow[uri] = (path, data, version, doc_config)
             if operation == "edit":
                 args = args[:2] + (version,)  # the worker applies the changes; the text is for replay
         elif operation == "close":
@@ -163,8 +169,12 @@ class Lanes:
         for name in self.lanes:
             self.send(name, "configure", config, encoding)
 
-    def open(self, lane: str, uri: str, path: str, data: bytes, version: int) -> None:
-        self.send(lane, "open", uri, path, data, version)
+    def open(self, lane: str, uri: str, path: str, data: bytes, version: int, config: Config | None = None) -> None:
+        self.send(lane, "open", uri, path, data, version, config)
+
+    def doc_config(self, lane: str, uri: str, config: Config) -> None:
+        """A document's own configuration changed (its project file, or the editor settings)."""
+        self.send(lane, "doc_config", uri, config)
 
     def edit(self, lane: str, uri: str, changes, data: bytes, version: int) -> None:
         self.send(lane, "edit", uri, changes, data, version)
@@ -185,7 +195,7 @@ class Lanes:
             log.info("moving %s to the heavy lane (analysis took %.2f s)", doc.uri, elapsed)
             self.close("main", doc.uri)
             doc.lane = "heavy"
-            self.open("heavy", doc.uri, doc.path, doc.data, doc.version)
+            self.open("heavy", doc.uri, doc.path, doc.data, doc.version, doc.config)
 
     def close_all(self) -> None:
         for lane in self.lanes.values():

@@ -43,7 +43,7 @@ def scan_one(path: str, config: Config, rulebook: Rulebook, fix: bool) -> FileRe
             over = too_large(size, config.limits)
             if over is not None:
                 report = Report(path, kind, b"", unchecked=[over])
-                return file_result(report, rulebook)
+                return _without_disabled(file_result(report, rulebook), config)
             data = head + _read_rest(handle, config.limits.max_file_bytes - len(head))
     except Unreadable as exc:
         result = FileResult(path, None)
@@ -53,8 +53,15 @@ def scan_one(path: str, config: Config, rulebook: Rulebook, fix: bool) -> FileRe
     outcome = None
     if fix:
         report, outcome = _fix(path, data, report, rulebook, config)
-    result = file_result(report, rulebook)
+    result = _without_disabled(file_result(report, rulebook), config)
     result.fix_outcome = outcome
+    return result
+
+
+def _without_disabled(result: FileResult, config: Config) -> FileResult:
+    """The built-in rule is not filtered by the engine: honour its disabling here, as the server does."""
+    if config.rule_disabled(UNCHECKED_RULE):
+        result.findings = [f for f in result.findings if f.rule_id != UNCHECKED_RULE]
     return result
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
+from dataclasses import replace
 from urllib.parse import unquote, urlparse
 
 from lsprotocol import types as lsp
@@ -56,6 +58,12 @@ def _safe(default=None):
     return wrap
 
 
+def _rule_ids() -> frozenset[str]:
+    from .rulebook import load_rulebook  # only once a project file is found: keeps start-up light
+
+    return frozenset(load_rulebook().rules)
+
+
 def uri_to_path(uri: str) -> str:
     parsed = urlparse(uri)
     return unquote(parsed.path) if parsed.scheme in ("file", "untitled", "") else unquote(parsed.path or uri)
@@ -64,10 +72,14 @@ def uri_to_path(uri: str) -> str:
 class FrontDocument:
     """What the front keeps of an open document: its text and where its analysis lives."""
 
-    __slots__ = ("uri", "path", "version", "data", "lane", "failed", "_index")
+    __slots__ = ("uri", "path", "version", "data", "lane", "failed", "_index", "config", "excluded")
 
     def __init__(self, uri: str, path: str, data: bytes, version: int, lane: str):
         self.uri, self.path, self.data, self.version, self.lane = uri, path, data, version, lane
+        # Editor settings with the document's project file applied (see `resolve`); an excluded
+        # document gets no findings, as `scan` would not read it.
+        self.config: Config = Config()
+        self.excluded = False
         # (version, reason) of an analysis that was stopped (time budget, crash): not retried
         # until the text changes.
         self.failed: tuple[int, str] | None = None
@@ -90,6 +102,9 @@ class HipaaLanguageServer(LanguageServer):
         self.client_pulls = False
         self.client_has_configuration = False
         self.lanes = Lanes(logging.getLogger("hipaa_lsp").getEffectiveLevel())
+        self.finder = None  # project_config.ProjectFinder, rebuilt when settings or project files change
+        self.config_errors: dict[str, object] = {}  # config file path -> its ConfigError
+        self.warned: set[str] = set()  # showMessage warnings already sent
 
     # ------------------------------------------------------------ encoding
 
@@ -112,8 +127,90 @@ class HipaaLanguageServer(LanguageServer):
         data = text.encode("utf-8", errors="replace")
         doc = FrontDocument(uri, uri_to_path(uri), data, version, self.lanes.lane_for_size(len(data)))
         self.documents[uri] = doc
-        self.lanes.open(doc.lane, uri, doc.path, data, version)
+        self.resolve(doc)
+        self.lanes.open(doc.lane, uri, doc.path, data, version, doc.config)
         return doc
+
+    # ------------------------------------------------------------ project files
+
+    def stop_dirs(self) -> tuple[str, ...]:
+        if not self._workspace_ready():
+            return ()
+        folders = [uri_to_path(f.uri) for f in self.workspace.folders.values()]
+        if self.workspace.root_uri:
+            folders.append(uri_to_path(self.workspace.root_uri))
+        return tuple(folders)
+
+    def resolve(self, doc: FrontDocument) -> None:
+        """The document's configuration: the closest project file over the editor settings. A
+        broken project file is reported (and shown on itself when open); defaults apply meanwhile."""
+        from .project_config import ConfigError, ProjectFinder
+
+        doc.config, doc.excluded = self.editor_config(doc.path), False
+        if not doc.uri.startswith("file:"):
+            return
+        if self.finder is None:
+            self.finder = ProjectFinder(self.stop_dirs(), _rule_ids)
+        try:
+            project = self.finder.project_for(doc.path)
+        except ConfigError as exc:
+            self.config_error(exc)
+            return
+        if project is not None:
+            doc.config = project.config_for(doc.path, doc.config)
+            doc.excluded = project.excluded(doc.path)
+            for note in project.notes:
+                self.warn_once(note, lsp.MessageType.Info)
+
+    def editor_config(self, path: str) -> Config:
+        """The editor settings for `path`: relative `fileAssociations` globs are relative to the
+        workspace folder holding it (paths here are absolute, so they would never match)."""
+        import glob as globlib
+
+        relative = [g for g in self.config.file_associations if not g.startswith(("/", "*"))]
+        folder = next((f for f in sorted(self.stop_dirs(), key=len, reverse=True)
+                       if path.startswith(f.rstrip("/") + "/")), None)
+        if not relative or folder is None:
+            return self.config
+        prefix = globlib.escape(folder.rstrip("/")) + "/"
+        associations = {(prefix + g if g in relative else g): k for g, k in self.config.file_associations.items()}
+        return replace(self.config, file_associations=associations)
+
+    def config_error(self, exc) -> None:
+        self.config_errors[exc.path] = exc
+        self.warn_once(f"{exc} (project configuration ignored until fixed)", lsp.MessageType.Warning)
+
+    def warn_once(self, text: str, kind) -> None:
+        if text in self.warned:
+            return
+        self.warned.add(text)
+        log.warning("project configuration: %s", text)
+        self.window_show_message(lsp.ShowMessageParams(kind, f"hipaa-lsp: {text}"))
+
+    def reload_projects(self) -> None:
+        """Project files changed (or the settings they are merged over): resolve every document again."""
+        self.finder, self.config_errors, self.warned = None, {}, set()
+        for doc in list(self.documents.values()):
+            self.resolve(doc)
+            doc.failed = None
+            self.lanes.doc_config(doc.lane, doc.uri, doc.config)
+
+    def config_file_diagnostics(self, doc: FrontDocument) -> list[dict]:
+        """Diagnostics on an open project file: its own problems, from the editor's text."""
+        from .project_config import PYPROJECT, ConfigError, parse_layer
+
+        if os.path.basename(doc.path) == PYPROJECT and b"hipaa-lsp" not in doc.data:
+            return []
+        try:
+            parse_layer(doc.path, _rule_ids(), doc.data.decode("utf-8", "replace"))
+            error = self.config_errors.get(doc.path)  # e.g. an extend cycle, found on disk
+        except ConfigError as exc:
+            error = exc
+        if error is None:
+            return []
+        line = max(0, error.line - 1)
+        return [{"range": {"start": {"line": line, "character": 0}, "end": {"line": line + 1, "character": 0}},
+                 "message": error.message, "severity": 1, "source": SOURCE, "code": "config"}]
 
     def change(self, doc: FrontDocument, content_changes, version: int) -> None:
         changes: list[tuple[int, int, bytes]] = []
@@ -162,25 +259,31 @@ class HipaaLanguageServer(LanguageServer):
 
     async def diagnostics(self, doc: FrontDocument) -> list[dict] | None:
         """The document's diagnostics, or None when a newer version made them stale."""
+        from .project_config import is_config_file
+
+        if doc.excluded:
+            return []
+        if is_config_file(doc.path) and doc.uri.startswith("file:"):
+            return self.config_file_diagnostics(doc)
         version = doc.version
         result, failure = await self.analyse(doc, "diagnostics")
         if doc.version != version or self.documents.get(doc.uri) is not doc:
             return None
         if failure is not None:
-            return self.unchecked_diagnostics(failure)
+            return self.unchecked_diagnostics(failure, doc.config)
         if result is None:
             return None
         items, elapsed = result
         self.lanes.note_cost(doc, elapsed)
         return items
 
-    def unchecked_diagnostics(self, reason: str) -> list[dict]:
-        if UNCHECKED_RULE in self.config.disabled_rules:
+    def unchecked_diagnostics(self, reason: str, config: Config) -> list[dict]:
+        if config.rule_disabled(UNCHECKED_RULE):
             return []
         from .rulebook import load_rulebook  # only when a worker was lost: keep start-up light
 
         message = load_rulebook().rules[UNCHECKED_RULE].message.replace("{reason}", reason)
-        severity = SEVERITY[self.config.severity_overrides.get(UNCHECKED_RULE, "error")]
+        severity = SEVERITY[config.severity_overrides.get(UNCHECKED_RULE, "error")]
         zero = {"line": 0, "character": 0}
         return [{"range": {"start": zero, "end": zero}, "message": message, "severity": severity,
                  "source": SOURCE, "code": UNCHECKED_RULE, "data": {"ruleId": UNCHECKED_RULE, "fixable": False}}]
@@ -227,6 +330,7 @@ class HipaaLanguageServer(LanguageServer):
         for doc in self.documents.values():
             doc.failed = None
         self.lanes.configure(config, self.encoding)
+        self.reload_projects()  # project files are merged over the editor settings
 
     def refresh_all(self) -> None:
         if self.client_pulls:
@@ -258,6 +362,8 @@ def create_server() -> HipaaLanguageServer:
     @_safe()
     async def initialized(ls: HipaaLanguageServer, params: lsp.InitializedParams):
         await _pull_configuration(ls)
+        if ls.documents:  # opened while the settings were on their way: check them with the settings
+            ls.refresh_all()
 
     @server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
     @_safe()
@@ -286,6 +392,15 @@ def create_server() -> HipaaLanguageServer:
             return
         ls.change(doc, params.content_changes, params.text_document.version)
         ls.schedule(uri)
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE)
+    @_safe()
+    def did_save(ls: HipaaLanguageServer, params: lsp.DidSaveTextDocumentParams):
+        from .project_config import is_config_file
+
+        if is_config_file(uri_to_path(params.text_document.uri)):
+            ls.reload_projects()
+            ls.refresh_all()
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
     @_safe()
