@@ -24,6 +24,9 @@ class Config:
     file_associations: dict[str, str] = field(default_factory=dict)
     # technology -> product version, for defaults that changed between versions ("postgresql": "13").
     product_versions: dict[str, str] = field(default_factory=dict)
+    # `scan`'s gate (error|warning|information|hint|never), e.g. from a project file's `[ci] fail-on`;
+    # None means the default (warning). `--fail-on` wins over it.
+    fail_on: str | None = None
 
 
 def config_from(data: Any, base: Config | None = None) -> tuple[Config, list[str]]:
