@@ -284,11 +284,24 @@ def _report(args, outputs, fail_on, baseline, results, rulebook, config, problem
     if stdout_format is not None:
         text = _render(stdout_format, report, rulebook, stdout_format == "text" and _color(args))
         try:
-            sys.stdout.write(text)
-            sys.stdout.flush()
+            _write_stdout(text)
         except BrokenPipeError:  # `| head`: the reader stopped; the gate's answer stands
             _silence_stdout()
     return report.exit_code
+
+
+def _write_stdout(text: str) -> None:
+    """All of `text` to stdout, or BrokenPipeError. Written with os.write in a loop because with
+    PYTHONUNBUFFERED set, sys.stdout drops the rest of a partial write without an error."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # replaced by a non-file (tests, embedding)
+        sys.stdout.write(text)
+        return
+    sys.stdout.flush()
+    data = memoryview(text.encode(sys.stdout.encoding or "utf-8", "backslashreplace"))
+    while data:
+        data = data[os.write(fd, data):]
 
 
 def _silence_stdout() -> None:
