@@ -113,9 +113,14 @@ def test_baseline_survives_inserted_lines_and_shows_only_new_findings(tmp_path: 
     # A new finding in a new file: exit 1, and it is the only one shown.
     (tree / "conf").mkdir()
     (tree / "conf" / "httpd.conf").write_text(FILES["warning"][1])
-    result = run("--baseline", str(baseline), "--format", "json", ".", cwd=tree)
+    sarif_path = tmp_path / "new.sarif"
+    result = run("--baseline", str(baseline), "--format", "json", "--format", f"sarif={sarif_path}", ".", cwd=tree)
     assert result.returncode == 1
     assert [(f["ruleId"]) for f in findings(result)] == ["HTTPD-AUTHZ-001"]
+    sarif = json.loads(sarif_path.read_text())
+    if SARIF_SCHEMA.is_file():
+        jsonschema.Draft4Validator(json.loads(SARIF_SCHEMA.read_text())).validate(sarif)
+    assert [(r["ruleId"], r["baselineState"]) for r in sarif["runs"][0]["results"]] == [("HTTPD-AUTHZ-001", "new")]
     assert json.loads(result.stdout)["summary"]["baseline"] == {"notShown": len(entries), "fixed": 0}
 
     # A fixed finding: the baseline entry that matches nothing is counted as fixed.
