@@ -16,7 +16,6 @@ from pathlib import Path
 from . import __version__
 from .config import Config, config_from
 from .file_walk import IGNORE_FILE
-from .gates import DEFAULT_FAIL_ON, FAIL_ON
 from .log_safety import install_log_safety
 
 class UsageError(Exception):
@@ -35,6 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--tcp", metavar="HOST:PORT",
                        help="listen on TCP instead of stdio: loopback only, one client per process; "
                             "set HIPAA_LSP_TCP_TOKEN to require a token as the client's first line")
+
+    from .gates import FAIL_ON
 
     scan = sub.add_parser("scan", help="scan files or folders")
     scan.add_argument("paths", nargs="+", metavar="PATH")
@@ -155,17 +156,7 @@ def _scan(args) -> int:
     from .rulebook import load_rulebook
     from .worker_pool import ScanPool
 
-    outputs = _outputs(args)
     config = _load_config(args)
-    fail_on = _gate(args, config)
-    baseline = None
-    if args.baseline:
-        from .gates import BaselineError, load_baseline
-
-        try:
-            baseline = load_baseline(args.baseline)
-        except BaselineError as exc:
-            raise UsageError(str(exc)) from None
     rulebook = load_rulebook()
     unknown = sorted(r for r in config.disabled_rules if r not in rulebook.rules)
     if unknown:
@@ -176,6 +167,7 @@ def _scan(args) -> int:
         raise UsageError(str(exc)) from None
     for path, why in walk.problems:
         print(f"hipaa-lsp: {_shown(path)}: {why}", file=sys.stderr)
+    outputs, fail_on, baseline = _output_options(args, config)  # usage errors before any analysis
     results = []
     if walk.files:
         jobs = args.jobs if args.jobs > 0 else (os.cpu_count() or 1)
@@ -225,7 +217,21 @@ def _outputs(args) -> list[tuple[str, str | None]]:
     return outputs
 
 
+def _output_options(args, config: Config):
+    from .gates import BaselineError, load_baseline
+
+    outputs, fail_on, baseline = _outputs(args), _gate(args, config), None
+    if args.baseline:
+        try:
+            baseline = load_baseline(args.baseline)
+        except BaselineError as exc:
+            raise UsageError(str(exc)) from None
+    return outputs, fail_on, baseline
+
+
 def _gate(args, config: Config) -> str:
+    from .gates import DEFAULT_FAIL_ON, FAIL_ON
+
     fail_on = args.fail_on or config.fail_on or DEFAULT_FAIL_ON  # the flag wins over the project file
     if fail_on not in FAIL_ON:
         raise UsageError(f"fail-on must be one of {'|'.join(FAIL_ON)}, got {fail_on!r}")

@@ -19,14 +19,14 @@ class Config:
     debounce_ms: int = 150
     disabled_rules: frozenset[str] = frozenset()
     severity_overrides: dict[str, str] = field(default_factory=dict)
+    # `scan`'s gate (error|warning|information|hint|never), e.g. from a project file's `[ci] fail-on`;
+    # None means the default (warning). `--fail-on` wins over it.
+    fail_on: str | None = None
     limits: Limits = field(default_factory=Limits)
     # glob -> file kind id, for files whose names say nothing (e.g. "deploy/*.yaml": "kubernetes").
     file_associations: dict[str, str] = field(default_factory=dict)
     # technology -> product version, for defaults that changed between versions ("postgresql": "13").
     product_versions: dict[str, str] = field(default_factory=dict)
-    # `scan`'s gate (error|warning|information|hint|never), e.g. from a project file's `[ci] fail-on`;
-    # None means the default (warning). `--fail-on` wins over it.
-    fail_on: str | None = None
 
 
 def config_from(data: Any, base: Config | None = None) -> tuple[Config, list[str]]:
