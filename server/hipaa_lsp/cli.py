@@ -188,7 +188,7 @@ def _scan(args) -> int:
     return _report(args, outputs, fail_on, baseline, results, rulebook, config, walk.problems)
 
 
-# Output and gate: everything after the scan. Kept apart from configuration loading.
+# Outputs, gate and baseline (kept apart from the configuration loading above, which is worked on separately).
 
 
 def _outputs(args) -> list[tuple[str, str | None]]:
