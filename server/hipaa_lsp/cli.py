@@ -1,6 +1,7 @@
 """Command line: `hipaa-lsp serve | scan | rules | explain`.
 
-Exit codes of `scan`: 0 no findings, 1 findings, 2 usage or internal error.
+Exit codes of `scan`: 0 no finding at or above the gate (`--fail-on`, default warning), 1 findings at
+or above it, 2 usage, configuration or internal error.
 """
 
 from __future__ import annotations
@@ -35,10 +36,23 @@ def _parser() -> argparse.ArgumentParser:
                        help="listen on TCP instead of stdio: loopback only, one client per process; "
                             "set HIPAA_LSP_TCP_TOKEN to require a token as the client's first line")
 
+    from .gates import FAIL_ON
+
     scan = sub.add_parser("scan", help="scan files or folders")
     scan.add_argument("paths", nargs="+", metavar="PATH")
-    scan.add_argument("--format", choices=["text", "json", "sarif"], default="text")
-    scan.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
+    scan.add_argument("--format", action="append", default=[], metavar="NAME[=PATH]",
+                      help="report format: text (default), json, sarif, junit, github, gitlab or markdown; "
+                           "=PATH writes it to PATH; repeatable, at most one to standard output")
+    scan.add_argument("--output", "-o", metavar="FILE",
+                      help="write the report to FILE instead of stdout (with a single --format)")
+    scan.add_argument("--fail-on", choices=FAIL_ON, default=None,
+                      help="exit 1 when a finding is at or above this severity (default warning)")
+    scan.add_argument("--baseline", metavar="FILE",
+                      help="report only findings whose fingerprints are not in FILE")
+    scan.add_argument("--write-baseline", metavar="FILE",
+                      help="write every finding of this scan to FILE as the new baseline (and apply it)")
+    scan.add_argument("--color", choices=["auto", "always", "never"], default="auto",
+                      help="colours in text on standard output (auto: on a terminal, unless NO_COLOR is set)")
     scan.add_argument("--fix", action="store_true",
                       help="apply all safe fixes in place (not those marked for review), then report what remains")
     scan.add_argument("--exclude", action="append", default=[], metavar="GLOB",
@@ -88,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"hipaa-lsp: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `hipaa-lsp rules | head`: the reader has all it wanted
+        _silence_stdout()
+        return 1
     except Exception as exc:  # noqa: BLE001 - report, never a traceback wall for users
         logging.getLogger("hipaa_lsp").debug("internal error", exc_info=True)
         print(f"hipaa-lsp: internal error: {exc}", file=sys.stderr)
@@ -217,7 +234,6 @@ def _load_config(args) -> _Configs:
 
 def _scan(args) -> int:
     from .file_walk import MissingPath, collect_files
-    from .reports import json_report, text_report
     from .rulebook import load_rulebook
     from .worker_pool import ScanPool
 
@@ -233,6 +249,7 @@ def _scan(args) -> int:
         raise UsageError(str(exc)) from None
     for path, why in walk.problems:
         print(f"hipaa-lsp: {_shown(path)}: {why}", file=sys.stderr)
+    outputs, fail_on, baseline = _output_options(args, config)  # usage errors before any analysis
     results = []
     if walk.files:
         jobs = args.jobs if args.jobs > 0 else (os.cpu_count() or 1)
@@ -250,20 +267,139 @@ def _scan(args) -> int:
     for r in results:
         if r.fix_outcome and r.fix_outcome.startswith("not fixed"):
             print(f"hipaa-lsp: {_shown(r.path)}: {r.fix_outcome}", file=sys.stderr)
-    if args.format == "sarif":
+    return _report(args, outputs, fail_on, baseline, results, rulebook, config, walk.problems)
+
+
+# Outputs, gate and baseline (kept apart from the configuration loading above, which is worked on separately).
+
+
+def _outputs(args) -> list[tuple[str, str | None]]:
+    """(format, path or None for stdout) for every `--format NAME[=PATH]`, checked before scanning."""
+    from .ci_formats import FORMATS
+
+    outputs = []
+    for spec in args.format or ["text"]:
+        name, sep, path = spec.partition("=")
+        if name not in FORMATS:
+            raise UsageError(f"unknown --format {name!r}; choose from {', '.join(FORMATS)}")
+        if sep and not path:
+            raise UsageError(f"--format {spec!r}: give a path after '='")
+        outputs.append((name, path or None))
+    if args.output:
+        if len(outputs) != 1 or outputs[0][1] is not None:
+            raise UsageError("-o/--output goes with a single --format; use --format NAME=PATH for several")
+        outputs = [(outputs[0][0], args.output)]
+    to_stdout = [name for name, path in outputs if path is None]
+    if len(to_stdout) > 1:
+        raise UsageError(f"only one format can go to standard output ({', '.join(to_stdout)}); "
+                         "give the others a path: --format NAME=PATH")
+    paths = [path for _, path in outputs if path is not None]
+    if len(set(paths)) != len(paths):
+        raise UsageError("two formats would write the same file")
+    return outputs
+
+
+def _output_options(args, config: Config):
+    from .gates import BaselineError, load_baseline
+
+    outputs, fail_on, baseline = _outputs(args), _gate(args, config), None
+    if args.baseline:
+        try:
+            baseline = load_baseline(args.baseline)
+        except BaselineError as exc:
+            raise UsageError(str(exc)) from None
+    return outputs, fail_on, baseline
+
+
+def _gate(args, config: Config) -> str:
+    from .gates import DEFAULT_FAIL_ON, FAIL_ON
+
+    fail_on = args.fail_on or config.fail_on or DEFAULT_FAIL_ON  # the flag wins over the project file
+    if fail_on not in FAIL_ON:
+        raise UsageError(f"fail-on must be one of {'|'.join(FAIL_ON)}, got {fail_on!r}")
+    return fail_on
+
+
+def _color(args) -> bool:
+    mode = "never" if args.no_color else args.color
+    if mode != "auto":
+        return mode == "always"
+    # https://no-color.org: a non-empty NO_COLOR turns colours off.
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+
+def _render(name: str, report, rulebook, color: bool) -> str:
+    from .reports import json_report, text_report
+
+    if name == "text":
+        return text_report(report, rulebook, color)
+    if name == "json":
+        return json.dumps(json_report(report, rulebook), indent=2) + "\n"
+    if name == "sarif":
         from .sarif import to_sarif
 
-        output = json.dumps(to_sarif(results, rulebook, Path.cwd(), config.severity_overrides), indent=2) + "\n"
-    elif args.format == "json":
-        output = json.dumps(json_report(results, rulebook, config, Path.cwd(), walk.problems), indent=2) + "\n"
-    else:
-        color = not args.no_color and not args.output and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-        output = text_report(results, rulebook, config, color, walk.problems)
-    if args.output:
-        Path(args.output).write_text(output, encoding="utf-8")
-    else:
-        sys.stdout.write(output)
-    return 1 if any(r.findings for r in results) else 0
+        return json.dumps(to_sarif(report, rulebook), indent=2) + "\n"
+    from . import ci_formats
+
+    if name == "gitlab":
+        return json.dumps(ci_formats.gitlab_report(report, rulebook), indent=2) + "\n"
+    return {"junit": ci_formats.junit_report, "github": ci_formats.github_report,
+            "markdown": ci_formats.markdown_report}[name](report, rulebook)
+
+
+def _report(args, outputs, fail_on, baseline, results, rulebook, config, problems) -> int:
+    from .gates import Baseline, BaselineError, baseline_document, build_report, write_baseline
+
+    base = Path.cwd()  # fingerprints hold paths relative to it: run from the repository's root
+    if args.write_baseline:
+        document = baseline_document(build_report(results, rulebook, config, base, fail_on))
+        try:
+            write_baseline(args.write_baseline, document)
+        except BaselineError as exc:
+            raise UsageError(str(exc)) from None
+        # The run is judged against the baseline it just wrote: nothing in it is new.
+        baseline = Baseline({e["fingerprint"]: e["path"] for e in document["findings"]})
+    report = build_report(results, rulebook, config, base, fail_on, baseline, problems)
+    stdout_format = None
+    for name, path in outputs:
+        if path is None:
+            stdout_format = name
+            continue
+        try:
+            Path(path).write_text(_render(name, report, rulebook, False), encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot write the {name} report to {path}: {exc}") from None
+    if stdout_format is not None:
+        text = _render(stdout_format, report, rulebook, stdout_format == "text" and _color(args))
+        try:
+            _write_stdout(text)
+        except BrokenPipeError:  # `| head`: the reader stopped; the gate's answer stands
+            _silence_stdout()
+    return report.exit_code
+
+
+def _write_stdout(text: str) -> None:
+    """All of `text` to stdout, or BrokenPipeError. Written with os.write in a loop because with
+    PYTHONUNBUFFERED set, sys.stdout drops the rest of a partial write without an error."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # replaced by a non-file (tests, embedding)
+        sys.stdout.write(text)
+        return
+    sys.stdout.flush()
+    data = memoryview(text.encode(sys.stdout.encoding or "utf-8", "backslashreplace"))
+    while data:
+        data = data[os.write(fd, data):]
+
+
+def _silence_stdout() -> None:
+    """After a closed pipe, point stdout at /dev/null so the interpreter's last flush cannot fail."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
 
 
 def _shown(path: str) -> str:

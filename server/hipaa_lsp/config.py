@@ -19,6 +19,9 @@ class Config:
     debounce_ms: int = 150
     disabled_rules: frozenset[str] = frozenset()
     severity_overrides: dict[str, str] = field(default_factory=dict)
+    # `scan`'s gate (error|warning|information|hint|never), e.g. from a project file's `[ci] fail-on`;
+    # None means the default (warning). `--fail-on` wins over it.
+    fail_on: str | None = None
     limits: Limits = field(default_factory=Limits)
     # glob -> file kind id, for files whose names say nothing (e.g. "deploy/*.yaml": "kubernetes").
     file_associations: dict[str, str] = field(default_factory=dict)

@@ -12,9 +12,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import __version__
+from typing import TYPE_CHECKING
+
 from .reports import relative
-from .results import FileResult, Pos, uri_path, fingerprint, with_occurrences
+from .results import Pos, uri_path
 from .rulebook import Rule, Rulebook
+
+if TYPE_CHECKING:
+    from .gates import ScanReport
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFO_URI = "https://github.com/hipaa-lsp/hipaa-lsp"
@@ -61,28 +66,28 @@ def _uri(path: str, base: Path) -> str:
     return Path(path).resolve().as_uri()
 
 
-def to_sarif(results: list[FileResult], rulebook: Rulebook, base: Path,
-             severity_overrides: dict[str, str] | None = None) -> dict:
-    severity_overrides = severity_overrides or {}
+def to_sarif(report: ScanReport, rulebook: Rulebook) -> dict:
+    base = report.base
     rules = sorted(rulebook.rules.values(), key=lambda r: r.id)
     rule_index = {r.id: i for i, r in enumerate(rules)}
     used_paragraphs = sorted({p for r in rules for p in r.hipaa})
     sarif_results = []
-    for report in results:
-        uri = _uri(report.path, base)
-        rel = relative(report.path, base)
-        for f, occurrence in with_occurrences(report.findings):
-            rule = rulebook.rules[f.rule_id]
+    for view in report.files:
+        uri = _uri(view.result.path, base)
+        for shown in view.findings:
+            f = shown.record
             location = {"physicalLocation": {"artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"},
                                              "region": _region(f.start, f.end)}}
             result = {
                 "ruleId": f.rule_id,
                 "ruleIndex": rule_index[f.rule_id],
-                "level": _LEVEL[severity_overrides.get(f.rule_id, rule.severity)],
+                "level": _LEVEL[shown.severity],
                 "message": {"text": f.message},
                 "locations": [location],
-                "partialFingerprints": {"hipaaLsp/v2": fingerprint(f.rule_id, rel, f.key, occurrence)},
+                "partialFingerprints": {"hipaaLsp/v2": shown.fingerprint},
             }
+            if report.baseline_used:
+                result["baselineState"] = "new"  # findings the baseline matched are left out
             if f.fix is not None:
                 result["fixes"] = [{
                     "description": {"text": f.fix.title},
