@@ -351,3 +351,25 @@ def test_markdown_cannot_inject_links_or_html(message: str):
     for bad in ("evil", "<img", "<script", "<i>", "]("):
         assert bad not in outside, (bad, md)
     assert "\n" not in md.split("### Findings", 1)[1].strip()  # one finding, one line
+
+
+def test_project_file_sets_the_gate(tmp_path):
+    """`[ci] fail-on` in .hipaa-lsp.toml is the gate; `--fail-on` on the command line wins over it."""
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "redis.conf").write_text("bind 0.0.0.0\nrequirepass ${REDIS_PASSWORD}\nprotected-mode yes\n"
+                                         "appendonly yes\nlogfile /var/log/redis.log\n")
+    base = subprocess.run([sys.executable, "-m", "hipaa_lsp", "scan", ".", "--format", "json", "--fail-on", "never"],
+                          cwd=tmp_path, capture_output=True, timeout=120)
+    severities = {f["severity"] for f in json.loads(base.stdout)["files"][0]["findings"]}
+    assert severities and "error" not in severities, severities
+    (tmp_path / ".hipaa-lsp.toml").write_text('[ci]\nfail-on = "error"\n')
+    gated = subprocess.run([sys.executable, "-m", "hipaa_lsp", "scan", "."], cwd=tmp_path, capture_output=True,
+                           timeout=120)
+    assert gated.returncode == 0, gated.stdout.decode() + gated.stderr.decode()
+    flag = subprocess.run([sys.executable, "-m", "hipaa_lsp", "scan", ".", "--fail-on", "hint"], cwd=tmp_path,
+                          capture_output=True, timeout=120)
+    assert flag.returncode == 1
+    (tmp_path / ".hipaa-lsp.toml").write_text('[ci]\nfail-on = "sometimes"\n')
+    bad = subprocess.run([sys.executable, "-m", "hipaa_lsp", "scan", "."], cwd=tmp_path, capture_output=True,
+                         timeout=120)
+    assert bad.returncode == 2 and b".hipaa-lsp.toml:2: ci.fail-on must be one of" in bad.stderr

@@ -42,10 +42,10 @@ MAX_EXTEND_DEPTH = 16
 LIMIT_KEYS = {re.sub(r"(?<!^)([A-Z])", r"-\1", camel).lower(): camel for camel in LIMIT_SETTINGS}
 TECHNOLOGIES = frozenset(k.technology for k in KINDS.values())
 # Sections kept for what comes next; accepted, reported as having no effect yet.
-RESERVED = {"accept": "accepted risks", "policy": "accepted-risk policy", "ci": "CI gate settings",
-            "editor": "editor-only settings"}
-TOP_KEYS = ("root", "extend", "rules", "versions", "exclude", "rule-dirs", "associations", "limits",
+RESERVED = {"accept": "accepted risks", "policy": "accepted-risk policy", "editor": "editor-only settings"}
+TOP_KEYS = ("root", "extend", "rules", "versions", "exclude", "rule-dirs", "associations", "limits", "ci",
             *RESERVED)
+FAIL_ON = ("error", "warning", "information", "hint", "never")
 RULE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
 
@@ -72,6 +72,7 @@ class Layer:
     rule_dirs: tuple[str, ...] = ()
     associations: tuple[tuple[str, str], ...] = ()
     limits: dict[str, int] = field(default_factory=dict)  # Limits field -> value
+    fail_on: str | None = None  # [ci] fail-on
     notes: tuple[str, ...] = ()
 
 
@@ -89,11 +90,13 @@ class Project:
         versions = dict(base.product_versions)
         limits: dict[str, int] = {}
         kind = None
+        fail_on = base.fail_on
         full = os.path.abspath(path)
         for layer in self.layers:
             severity.update(layer.severity)
             versions.update(layer.versions)
             limits.update(layer.limits)
+            fail_on = layer.fail_on or fail_on
         for layer in self.layers:  # per-path entries after the plain ones; later entries win
             rel = _relative(full, layer.folder)
             if rel is None:
@@ -110,7 +113,7 @@ class Project:
         layers = base.rule_layers + tuple((layer.disable, layer.enable) for layer in self.layers
                                           if layer.disable or layer.enable)
         return replace(base, severity_overrides=severity, product_versions=versions, file_associations=associations,
-                       limits=replace(base.limits, **limits), rule_layers=layers)
+                       limits=replace(base.limits, **limits), rule_layers=layers, fail_on=fail_on)
 
     def excluded(self, path: str, is_dir: bool = False) -> bool:
         full = os.path.abspath(path)
@@ -523,6 +526,15 @@ def _validate(path: str, text: str, data: dict, rule_ids: frozenset[str] | None)
                                       "(a project may only lower the built-in limits)")
             limits[attr] = value
         out["limits"] = limits
+    if "ci" in data:
+        ci = table(("ci",), data["ci"])
+        for key in ci:
+            if key != "fail-on":
+                unknown(("ci",), key, ("fail-on",))
+        if "fail-on" in ci:
+            if ci["fail-on"] not in FAIL_ON:
+                fail(("ci", "fail-on"), f"ci.fail-on must be one of {', '.join(FAIL_ON)}, got {ci['fail-on']!r}")
+            out["fail_on"] = ci["fail-on"]
     for key, what in RESERVED.items():
         if key in data:
             line = _line_of(text, _keys(path, (key,)))
