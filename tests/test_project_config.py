@@ -171,12 +171,12 @@ def test_associations_are_relative_to_the_declaring_file(repo: Path):
 
 
 def test_limits_lower_and_reserved_sections_are_noted(repo: Path):
-    write(repo / ".hipaa-lsp.toml", '[limits]\nmax-file-size-kb = 1\n\n[ci]\nfail-on = "error"\n')
+    write(repo / ".hipaa-lsp.toml", '[limits]\nmax-file-size-kb = 1\n\n[policy]\ninline-accept = false\n')
     write(repo / "redis.conf", INSECURE + "# padding\n" * 200)
     proc = run("scan", ".", "--format", "json", cwd=repo)
     assert proc.returncode == 1
     assert {f["ruleId"] for f in json.loads(proc.stdout)["files"][0]["findings"]} == {"HLSP-UNCHECKED-001"}
-    assert ".hipaa-lsp.toml:4: [ci] (CI gate settings) is reserved" in proc.stderr
+    assert ".hipaa-lsp.toml:4: [policy] (accepted-risk policy) is reserved" in proc.stderr
     # The built-in rule can be disabled like any other (for files known not to be configurations).
     write(repo / "big" / ".hipaa-lsp.toml", '[rules]\ndisable = ["HLSP-"]\n[limits]\nmax-file-size-kb = 1\n')
     write(repo / "big" / "redis.conf", INSECURE + "# padding\n" * 200)
