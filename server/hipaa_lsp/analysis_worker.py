@@ -12,6 +12,7 @@ imports the LSP libraries.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -70,8 +71,10 @@ class WorkerState:
         self.documents.pop(uri, None)
         self.own_configs.pop(uri, None)
 
-    def diagnostics(self, uri: str) -> tuple[list[dict], float]:
-        """The document's diagnostics in LSP form, and how long the analysis took (seconds)."""
+    def diagnostics(self, uri: str) -> tuple[bytes, float]:
+        """The document's diagnostics as a JSON array, and how long the analysis took (seconds).
+
+        Serialised here, once: the front splices the bytes into its message unparsed."""
         from .diagnostics import diagnostics
 
         doc = self.documents[uri]
@@ -79,7 +82,7 @@ class WorkerState:
         started = time.perf_counter()
         doc.refresh()
         elapsed = time.perf_counter() - started
-        return diagnostics(doc, self.encoding, doc.config, self.rulebook), elapsed
+        return json.dumps(diagnostics(doc, self.encoding, doc.config, self.rulebook)).encode(), elapsed
 
     def hover(self, uri: str, line: int, character: int) -> dict | None:
         from .lsp_hover import hover

@@ -22,6 +22,9 @@ Log lines name the method and id but never contain params or document text.
 
 from __future__ import annotations
 
+import asyncio
+import inspect
+
 import logging
 from typing import Any
 from urllib.parse import unquote
@@ -69,6 +72,16 @@ class HipaaProtocol(LanguageServerProtocol):
         self._warned_not_open: set[str] = set()
 
     # ----------------------------------------------------------------------- answers
+
+    def send_json_body(self, body: bytes) -> None:
+        """Send a message whose JSON was written elsewhere (the analysis worker serialises
+        diagnostics once; parsing them here only to serialise them again would double the cost)."""
+        if self.writer is None:
+            return
+        header = f"Content-Length: {len(body)}\r\nContent-Type: {self.CONTENT_TYPE}; charset={self.CHARSET}\r\n\r\n"
+        result = self.writer.write(header.encode("ascii") + body)
+        if inspect.isawaitable(result):
+            asyncio.ensure_future(result)
 
     def send_error(self, msg_id: Any, code: int, message: str) -> None:
         self._send_data({"jsonrpc": "2.0", "id": msg_id, "error": {"code": code, "message": message}})
