@@ -164,20 +164,22 @@ def _yaml_depth(data: bytes, cap: int) -> tuple[int, int]:
 _BRACKETS = re.compile(rb'[{}\[\]]|"(?:[^"\\\n]|\\.)*"')
 
 
+def _deepest(steps, cap: int) -> tuple[int, int]:
+    """The deepest point of a walk of (+1 or -1, offset) steps, stopping once it passes `cap`."""
+    depth = deepest = at = 0
+    for step, offset in steps:
+        depth = max(0, depth + step)
+        if depth > deepest:
+            deepest, at = depth, offset
+            if deepest > cap:
+                break
+    return deepest, at
+
+
 def _bracket_depth(data: bytes, cap: int) -> tuple[int, int]:
     """JSON, HCL and nginx: `{`/`[` depth outside double-quoted strings."""
-    depth = deepest = at = 0
-    for m in _BRACKETS.finditer(data):
-        c = m.group()[:1]
-        if c in (b"{", b"["):
-            depth += 1
-            if depth > deepest:
-                deepest, at = depth, m.start()
-                if deepest > cap:
-                    break
-        elif c in (b"}", b"]"):
-            depth = max(0, depth - 1)
-    return deepest, at
+    return _deepest(((1 if m.group()[:1] in (b"{", b"[") else -1, m.start())
+                     for m in _BRACKETS.finditer(data) if m.group()[:1] != b'"'), cap)
 
 
 _TAG = re.compile(rb"<!--|<!\[CDATA\[|<[?!]|</|/>|<")
@@ -221,17 +223,7 @@ _SECTION = re.compile(rb"^[ \t]*<(/?)[A-Za-z]", re.MULTILINE)
 
 def _httpd_depth(data: bytes, cap: int) -> tuple[int, int]:
     """Apache httpd `<Section>` depth (one section tag per line)."""
-    depth = deepest = at = 0
-    for m in _SECTION.finditer(data):
-        if m.group(1):
-            depth = max(0, depth - 1)
-        else:
-            depth += 1
-            if depth > deepest:
-                deepest, at = depth, m.start()
-                if deepest > cap:
-                    break
-    return deepest, at
+    return _deepest(((-1 if m.group(1) else 1, m.start()) for m in _SECTION.finditer(data)), cap)
 
 
 _SCANNERS = {
