@@ -247,3 +247,12 @@ def test_pyproject_errors_point_into_the_tool_table(repo: Path):
     proc = run("scan", ".", cwd=repo)
     assert proc.returncode == 2
     assert proc.stderr.startswith("pyproject.toml:6: unknown key 'enabled' in [rules] (did you mean 'enable'?)")
+
+
+def test_pyproject_without_our_table_is_not_a_configuration(repo: Path):
+    """A pyproject.toml that only names hipaa-lsp (a dependency, or this very project) is ignored."""
+    write(repo / "pyproject.toml", '[project]\nname = "hipaa-lsp"\ndependencies = ["hipaa-lsp==0.1.0"]\n')
+    write(repo / "redis.conf", INSECURE)
+    proc = run("scan", ".", "--format", "json", cwd=repo)
+    assert proc.returncode == 1, proc.stderr
+    assert "REDIS-NET-001" in {f["ruleId"] for f in json.loads(proc.stdout)["files"][0]["findings"]}

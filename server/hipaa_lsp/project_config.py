@@ -186,7 +186,9 @@ def _has_section(pyproject: str) -> bool:
             head = handle.read(1 << 20)
     except OSError:
         return False
-    return b"hipaa-lsp" in head  # parsed (and its errors reported) only when it mentions us
+    # Parsed (and its errors reported) only when it has our table: a pyproject.toml that merely names
+    # hipaa-lsp (as a dependency, or this project's own) is somebody else's file.
+    return b"tool.hipaa-lsp" in head.replace(b'"', b"").replace(b"'", b"").replace(b" ", b"")
 
 
 def is_config_file(path: str) -> bool:
